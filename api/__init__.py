@@ -1,0 +1,1 @@
+"""The centre: FastAPI device ingest, JSON API and web pages."""

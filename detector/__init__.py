@@ -1,0 +1,1 @@
+"""Edge-side model run time, tracking, zones, rules and events: pure code, testable on arrays."""

@@ -1,0 +1,1 @@
+"""Work orders, routing, deadlines, escalation and audit: domain and database, no HTTP."""

@@ -1,0 +1,1 @@
+"""Composition root: settings and the command line."""

@@ -1,0 +1,1 @@
+"""Procedural renderer of riverbank camera scenes with exact labels."""

@@ -1,0 +1,1 @@
+"""Camera I/O: sources, reconnection, packet ring buffer, sampling."""
