@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import ast
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -15,6 +12,7 @@ import onnxruntime as ort
 
 from detector.class_map import COCO_NAMES, ClassMapSpec, build_class_map
 from detector.detections import Detections
+from detector.model_card import ModelCard, sha256_of
 from detector.letterbox import preprocess
 from detector.nms import nms
 from detector.output_formats import Candidates, ModelFormatError, OutputFormat, resolve_format
@@ -27,35 +25,6 @@ class ModelLoadError(RuntimeError):
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    """Optional ``<model>.json`` beside the model: classes for exports without metadata."""
-
-    name: str | None = None
-    version: str | None = None
-    classes: tuple[str, ...] | None = None
-
-    @classmethod
-    def beside(cls, model_path: Path) -> ModelCard:
-        path = model_path.with_suffix(".json")
-        if not path.is_file():
-            return cls()
-        try:
-            card = json.loads(path.read_text(encoding="utf-8"))
-            classes = card.get("classes")
-            if classes is not None and not (
-                isinstance(classes, list) and all(isinstance(c, str) for c in classes)
-            ):
-                raise ValueError("'classes' must be a list of strings")
-            return cls(
-                name=card.get("name"),
-                version=card.get("version"),
-                classes=None if classes is None else tuple(classes),
-            )
-        except (ValueError, AttributeError, UnicodeDecodeError) as e:
-            raise ModelLoadError(f"cannot read model card {path}: {_first_line(e)}") from None
 
 
 class _Runner(Protocol):
@@ -242,11 +211,6 @@ class _UltralyticsRunner:
         ]
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 def _check_frame(index: int, frame: object) -> None:
     if (
         isinstance(frame, np.ndarray)
@@ -295,7 +259,10 @@ class Detector:
         self._path = Path(path)
         if not self._path.is_file():
             raise ModelLoadError(f"cannot load model {self._path}: no such file")
-        card = ModelCard.beside(self._path)
+        try:
+            card = ModelCard.beside(self._path)
+        except ValueError as e:
+            raise ModelLoadError(f"cannot load model {self._path}: {e}") from None
         self._runner: _Runner
         if self._path.suffix == ".onnx":
             self._runner = _OnnxRunner(
@@ -314,13 +281,13 @@ class Detector:
             )
         self._class_names = self._resolve_names(card)
         self._class_map = build_class_map(class_map, self._class_names)
-        self._sha256 = _sha256(self._path)
+        self._sha256 = sha256_of(self._path)
         self._name = card.name or self._path.stem
         self._version = card.version or self._sha256[:12]
 
     def _resolve_names(self, card: ModelCard) -> tuple[str, ...]:
         runner = self._runner
-        names = runner.class_names or card.classes
+        names = runner.class_names or (tuple(card.classes) if card.classes else None)
         if (
             names is None
             and runner.output_format is OutputFormat.YOLOX

@@ -6,7 +6,6 @@ them (Ultralytics is AGPL-3.0 and torch is large).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models.model_card import ModelCard, sha256_of
+from detector.model_card import ModelCard, sha256_of
 
 
 class TrainingUnavailable(RuntimeError):
@@ -98,6 +97,4 @@ def write_model_card(onnx_path: Path, *, classes: list[str], input_hw: tuple[int
         classes=classes, input_height=input_hw[0], input_width=input_hw[1],
         output_format="ultralytics", architecture=architecture, training=training, metrics=metrics,
     )
-    path = onnx_path.with_suffix(".json")
-    path.write_text(json.dumps(card.model_dump(), indent=2, ensure_ascii=False) + "\n")
-    return path
+    return card.write(onnx_path)

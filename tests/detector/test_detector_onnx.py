@@ -93,7 +93,7 @@ def test_model_card_names_the_model(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="outputs 80 classes but names 2"):
         Detector(model, class_map="coco")
     model.with_suffix(".json").write_text("{not json")
-    with pytest.raises(ModelLoadError, match=r"cannot read model card .*river_v2\.json"):
+    with pytest.raises(ModelLoadError, match=r"model card .*river_v2\.json is not JSON"):
         Detector(model, class_map="coco")
 
 
