@@ -18,7 +18,7 @@ IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 RECALL_POINTS = np.linspace(0.0, 1.0, 101)
 
 
-class Detections(NamedTuple):
+class Predictions(NamedTuple):
     """One image's predictions; a plain ``(boxes_xyxy, confidence, class_id)`` tuple also works."""
 
     boxes_xyxy: np.ndarray  # (N, 4)
@@ -166,7 +166,7 @@ def _average_precision(correct: np.ndarray, n_gt: int) -> np.ndarray:
 
 
 def evaluate_detections(
-    predictions: Sequence[Detections | tuple[Any, Any, Any]],
+    predictions: Sequence[Predictions | tuple[Any, Any, Any]],
     ground_truths: Sequence[GroundTruth | tuple[Any, Any]],
     num_classes: int,
     *,

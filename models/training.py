@@ -21,7 +21,8 @@ class TrainingUnavailable(RuntimeError):
 
 
 def _ultralytics() -> Any:
-    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_OFFLINE", "1")  # no online checks
+    os.environ.setdefault("YOLO_AUTOINSTALL", "0")  # never pip-install at run time
     try:
         import ultralytics
         from ultralytics.utils import SETTINGS

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from detector.classes import CLASS_NAMES
+from models.dataset import write_data_yaml
 from models.synth.scene import render_still
 
 RENDERER_VERSION = 1
@@ -58,8 +59,6 @@ def write_dataset(root: Path, recipe: DatasetRecipe, workers: int = 2) -> Path:
     else:
         for job in jobs:
             _render_one(job)
-    names = "\n".join(f"  - {n}" for n in CLASS_NAMES)
-    data_yaml = root / "data.yaml"
-    data_yaml.write_text(f"train: images/train\nval: images/val\nnames:\n{names}\n")
+    data_yaml = write_data_yaml(root, CLASS_NAMES)
     (root / "recipe.json").write_text(json.dumps(asdict(recipe), indent=2) + "\n")
     return data_yaml

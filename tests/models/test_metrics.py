@@ -9,7 +9,7 @@ import pytest
 
 from models.metrics import (
     IOU_THRESHOLDS,
-    Detections,
+    Predictions,
     GroundTruth,
     box_iou,
     evaluate_detections,
@@ -18,8 +18,8 @@ from models.metrics import (
 GT_BOX = [0.0, 0.0, 10.0, 10.0]
 
 
-def det(boxes: list[list[float]], conf: list[float], cls: list[int]) -> Detections:
-    return Detections(np.array(boxes, float).reshape(-1, 4), np.array(conf), np.array(cls))
+def det(boxes: list[list[float]], conf: list[float], cls: list[int]) -> Predictions:
+    return Predictions(np.array(boxes, float).reshape(-1, 4), np.array(conf), np.array(cls))
 
 
 def gt(boxes: list[list[float]], cls: list[int]) -> GroundTruth:
@@ -156,7 +156,7 @@ def test_prediction_order_within_image_does_not_matter() -> None:
     shuffled = []
     for p in preds:
         perm = rng.permutation(len(p.confidence))
-        shuffled.append(Detections(p.boxes_xyxy[perm], p.confidence[perm], p.class_id[perm]))
+        shuffled.append(Predictions(p.boxes_xyxy[perm], p.confidence[perm], p.class_id[perm]))
     again = evaluate_detections(shuffled, gts, 4)
     np.testing.assert_allclose(again.ap, base.ap)
 
@@ -192,7 +192,7 @@ def test_bad_input_is_rejected(preds: list, gts: list, message: str) -> None:
 
 def _random_case(
     rng: np.random.Generator, images: int, boxes_per_image: int = 20, num_classes: int = 4
-) -> tuple[list[GroundTruth], list[Detections]]:
+) -> tuple[list[GroundTruth], list[Predictions]]:
     """Ground truth plus jittered copies (some dropped, some wrong class) and pure FPs."""
     gts, preds = [], []
     for _ in range(images):
@@ -208,7 +208,7 @@ def _random_case(
         p_cls = np.concatenate([p_cls[keep], rng.integers(0, num_classes, 5)])
         conf = rng.uniform(0.05, 1.0, len(p_boxes))
         gts.append(GroundTruth(g_boxes, g_cls))
-        preds.append(Detections(p_boxes, conf, p_cls))
+        preds.append(Predictions(p_boxes, conf, p_cls))
     return gts, preds
 
 

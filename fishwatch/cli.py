@@ -1,0 +1,217 @@
+"""The ``fishwatch`` command line: a thin layer that parses arguments and calls the packages."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from detector.class_map import ClassMapError
+from detector.model import ModelLoadError
+from detector.output_formats import ModelFormatError
+from fishwatch.config import ConfigError
+from models.dataset import DatasetError
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+                  help="fishwatch: camera enforcement of a river fishing ban.")
+synth_app = typer.Typer(no_args_is_help=True, help="Render synthetic riverbank data.")
+app.add_typer(synth_app, name="synth")
+
+#: Errors caused by the user's input: reported in one line, exit code 2, no traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError, DatasetError, ModelLoadError, ModelFormatError, ClassMapError, FileNotFoundError,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def reports_user_errors(command: F) -> F:
+    """Turn known bad-input exceptions into a one-line message on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except USER_ERRORS as exc:
+            # A config error lists every problem, one per line; the others are one line.
+            raise fail(str(exc) if isinstance(exc, ConfigError) else str(exc).splitlines()[0]) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_hw(text: str) -> tuple[int, int]:
+    """``416`` → (416, 416); ``256x416`` → (256, 416): height x width, multiples of 32."""
+    parts = text.lower().split("x")
+    try:
+        hw = (int(parts[0]), int(parts[-1])) if len(parts) <= 2 else None
+    except ValueError:
+        hw = None
+    if hw is None or min(hw) < 32 or hw[0] % 32 or hw[1] % 32:
+        raise typer.BadParameter(f"{text!r}: expected SIZE or HEIGHTxWIDTH, multiples of 32")
+    return hw
+
+
+# --- synth ------------------------------------------------------------------------------------
+@synth_app.command("dataset")
+@reports_user_errors
+def synth_dataset(
+    out: Annotated[Path, typer.Argument(help="folder to write images/, labels/, data.yaml into")],
+    train: Annotated[int, typer.Option(min=1, help="training images")] = 3000,
+    val: Annotated[int, typer.Option(min=0, help="validation images")] = 200,
+    seed: Annotated[int, typer.Option(help="dataset seed (same seed, same dataset)")] = 1,
+    width: Annotated[int, typer.Option(min=64)] = 640,
+    height: Annotated[int, typer.Option(min=64)] = 360,
+    workers: Annotated[int, typer.Option(min=1)] = 2,
+) -> None:
+    """Render a labelled YOLO-format training set of random riverbank scenes."""
+    from models.synth.dataset_writer import DatasetRecipe, write_dataset
+
+    start = time.monotonic()
+    data_yaml = write_dataset(out, DatasetRecipe(seed, train, val, width, height), workers)
+    typer.echo(f"wrote {train + val} images in {time.monotonic() - start:.0f} s: {data_yaml}")
+
+
+@synth_app.command("video")
+@reports_user_errors
+def synth_video(
+    out: Annotated[Path, typer.Argument(help="output .mp4; the ground truth goes to OUT.json")],
+    scenario: Annotated[str, typer.Option(help="scenario name (see 'fishwatch synth scenarios')")],
+    seed: Annotated[int, typer.Option()] = 1,
+    width: Annotated[int, typer.Option(min=64)] = 1280,
+    height: Annotated[int, typer.Option(min=64)] = 720,
+    duration: Annotated[float | None, typer.Option(min=1, help="seconds (default: scenario's)")] = None,
+) -> None:
+    """Render a scenario clip (H.264, 25 fps, 2 s GOP) with its ground-truth events and boxes."""
+    from models.synth.scenarios import render_scenario
+
+    try:
+        truth = render_scenario(scenario, out, seed, width=width, height=height, duration_s=duration)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"wrote {out} ({truth.duration_s:.0f} s, {len(truth.events)} events) "
+               f"and {out.with_suffix('.json')}")
+
+
+@synth_app.command("scenarios")
+def synth_scenarios() -> None:
+    """List the scenarios that 'synth video' can render."""
+    from models.synth.scenarios import SCENARIOS
+
+    for name, description in SCENARIOS.items():
+        typer.echo(f"{name:18} {description}")
+
+
+# --- training ---------------------------------------------------------------------------------
+@app.command("train")
+@reports_user_errors
+def train_command(
+    data: Annotated[Path, typer.Option(help="YOLO data.yaml (rendered or your own footage)")],
+    out: Annotated[Path, typer.Option(help="where the run, the ONNX model and its card go")],
+    name: Annotated[str, typer.Option(help="model file name (without .onnx)")] = "fishwatch-yolo11n",
+    architecture: Annotated[str, typer.Option(help="Ultralytics model YAML, or a .pt to fine-tune")] = "yolo11n.yaml",
+    imgsz: Annotated[int, typer.Option(help="training image size")] = 320,
+    export_size: Annotated[str, typer.Option(help="exported input, HEIGHTxWIDTH")] = "256x416",
+    epochs: Annotated[int, typer.Option(min=1)] = 30,
+    hours: Annotated[float | None, typer.Option(help="wall-time budget instead of epochs")] = None,
+    batch: Annotated[int, typer.Option(min=1)] = 16,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Train a detector, export it to ONNX and write its model card (needs the train extra)."""
+    from detector.classes import CLASS_NAMES
+    from models.dataset import load_data_yaml
+    from models.training import TrainingUnavailable, export_onnx, train, write_model_card
+
+    input_hw = parse_hw(export_size)
+    spec = load_data_yaml(data)  # fail fast, with a clear message, on a malformed dataset
+    if list(spec.names) != list(CLASS_NAMES):
+        raise fail(f"{data}: names must be {list(CLASS_NAMES)} in that order, got {list(spec.names)}")
+    recipe_file = spec.root / "recipe.json"
+    recipe = json.loads(recipe_file.read_text()) if recipe_file.exists() else {"data": str(data)}
+    try:
+        run = train(data, out, architecture=architecture, imgsz=imgsz, epochs=epochs, hours=hours,
+                    batch=batch, seed=seed)
+        onnx_path = export_onnx(run.weights, out / f"{name}.onnx", input_hw=input_hw)
+    except TrainingUnavailable as exc:
+        raise fail(str(exc)) from None
+    card = write_model_card(
+        onnx_path, classes=list(CLASS_NAMES), input_hw=input_hw, architecture=architecture,
+        training={"data": recipe, "imgsz": imgsz, "epochs": run.epochs, "batch": batch,
+                  "seed": seed, "wall_time_s": round(run.wall_time_s), "weights": str(run.weights)},
+        metrics={},
+    )
+    typer.echo(f"model: {onnx_path}\ncard:  {card}\nscore it with: fishwatch eval --model "
+               f"{onnx_path} --synthetic 300 --seed 424242")
+
+
+@app.command("export")
+@reports_user_errors
+def export_command(
+    weights: Annotated[Path, typer.Argument(help="Ultralytics .pt checkpoint")],
+    out: Annotated[Path, typer.Option(help="output .onnx path")],
+    size: Annotated[str, typer.Option(help="input HEIGHTxWIDTH")] = "256x416",
+) -> None:
+    """Export a trained checkpoint to ONNX for the edge run time (needs the train extra)."""
+    from models.training import TrainingUnavailable, export_onnx
+
+    if not weights.is_file():
+        raise fail(f"{weights}: no such file")
+    try:
+        typer.echo(export_onnx(weights, out, input_hw=parse_hw(size)))
+    except TrainingUnavailable as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command("eval")
+@reports_user_errors
+def eval_command(
+    model: Annotated[Path, typer.Option(help=".onnx (or .pt) model to score")],
+    data: Annotated[Path | None, typer.Option(help="YOLO data.yaml to score on")] = None,
+    split: Annotated[str, typer.Option(help="dataset split")] = "val",
+    synthetic: Annotated[int | None, typer.Option(min=1, help="render N held-out images instead")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic set")] = 424242,
+    class_map: Annotated[str, typer.Option(help="identity or coco")] = "identity",
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    update_card: Annotated[bool, typer.Option(help="record the figures in the model card")] = False,
+) -> None:
+    """mAP50 and mAP50-95, overall and per class, measured with fishwatch's own ONNX run time."""
+    from models.evaluation import dataset_frames, evaluate, load_for_evaluation, synthetic_frames
+
+    if (data is None) == (synthetic is None):
+        raise fail("give exactly one of --data DATA.yaml or --synthetic N")
+    detector = load_for_evaluation(model, class_map)
+    frames = dataset_frames(data, split) if data else synthetic_frames(synthetic, seed)
+    start = time.monotonic()
+    report = evaluate(detector, frames).to_dict()
+    source = {"data": str(data), "split": split} if data else {"synthetic": synthetic, "seed": seed}
+    if update_card:
+        from detector.model_card import ModelCard
+
+        card = ModelCard.beside(model)
+        card.metrics = {**report, "evaluated_on": source}
+        card.write(model)
+    if as_json:
+        typer.echo(json.dumps(report))
+        return
+    typer.echo(f"{model.name} on {source} ({time.monotonic() - start:.0f} s)")
+    typer.echo(f"{'class':12} {'mAP50':>7} {'mAP50-95':>9} {'P':>6} {'R':>6} {'objects':>8}")
+    rows = [("all", {"map50": report["map50"], "map50_95": report["map50_95"]})]
+    rows += list(report["per_class"].items())
+    for name, row in rows:
+        cells = [_fmt(row.get(k)) for k in ("map50", "map50_95", "precision", "recall")]
+        typer.echo(f"{name:12} {cells[0]:>7} {cells[1]:>9} {cells[2]:>6} {cells[3]:>6} "
+                   f"{row.get('instances', ''):>8}")
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
