@@ -16,9 +16,11 @@ Picture = Callable[[int], np.ndarray]
 
 
 def _texture() -> np.ndarray:
+    """Gradients with a checkerboard: edges like a real scene's, so it is not 'covered'."""
     y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
-    return (np.stack([(x * 0.6) % 200, (y * 0.8) % 200, ((x + y) * 0.3) % 200], -1) + 30
-            ).astype(np.int16)
+    checker = ((x // 20 + y // 20) % 2) * 60
+    return (np.stack([(x * 0.4) % 120, (y * 0.5) % 120, ((x + y) * 0.2) % 120], -1)
+            + checker[..., None] + 30).astype(np.int16)
 
 
 TEXTURE = _texture()
@@ -53,6 +55,12 @@ def write_video(path: Path, frames: int, picture: Picture = moving, *, fps: int 
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return path
+
+
+@pytest.fixture
+def moving_picture() -> Picture:
+    """The default picture function, for tests that splice their own sections around it."""
+    return moving
 
 
 @pytest.fixture
