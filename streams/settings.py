@@ -62,8 +62,12 @@ class SamplingConfig(_Strict):
 class ReconnectConfig(_Strict):
     """How a lost or stalled source is brought back."""
 
-    backoff_min_s: Seconds = Field(0.5, description="first wait after a failure")
-    backoff_max_s: Seconds = Field(30.0, description="longest wait between attempts")
+    backoff_min_s: Seconds = Field(
+        0.5, description="first wait after a failure; each further one doubles (with jitter: a "
+                         "wait is drawn from the upper half of its step)")
+    backoff_max_s: Seconds = Field(
+        30.0, description="longest wait between attempts; a connection that held this long "
+                          "resets the waits")
     open_timeout_s: Seconds = Field(5.0, description="give up opening after this long")
     watchdog_s: Seconds = Field(
         10.0, description="no video packet (or only undecodable ones) for this long: reconnect")
