@@ -6,6 +6,8 @@ Conflict → 409, InvalidRequest → 422); the CLI prints them in one line.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class DispatchError(Exception):
     """Base class of every refusal."""
@@ -21,6 +23,13 @@ class PermissionDenied(DispatchError):
 
 class TransitionError(DispatchError):
     """The record's state does not allow this step; the message lists the steps it allows."""
+
+    @classmethod
+    def refused(cls, record: str, step: str, sources: Iterable[str], target: str, current: str,
+                allowed: Iterable[str]) -> TransitionError:
+        allowed_text = ", ".join(allowed) or "none (final state)"
+        return cls(f"cannot {step} {record}: {step} goes from {' or '.join(sources)} to "
+                   f"{target}, but it is {current}; steps allowed from {current}: {allowed_text}")
 
 
 class Conflict(DispatchError):

@@ -235,6 +235,7 @@ class Event(Base):
     received_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
+    order: Mapped[Order] = relationship()
     camera: Mapped[Camera] = relationship()
     evidence: Mapped[list[Evidence]] = relationship(order_by="Evidence.id")
 
@@ -258,9 +259,10 @@ class OrderAction(Base):
     """One step of an order's history: who did what, from which state to which."""
 
     __tablename__ = "order_actions"
-    __table_args__ = (sa.Index("ix_order_actions_order", "order_id", "at"),)
+    __table_args__ = (sa.Index("ix_order_actions_order", "order_id", "id"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    #: Increasing: orders lines that share a timestamp.
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     order_id: Mapped[uuid.UUID] = mapped_column(fk("work_orders.id"))
     at: Mapped[datetime]
     kind: Mapped[ActionKind] = mapped_column(enum_type(ActionKind, "kind"))
@@ -274,6 +276,7 @@ class OrderAction(Base):
     photos: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
     event_id: Mapped[uuid.UUID | None] = mapped_column(fk("events.id"))
 
+    order: Mapped[Order] = relationship()
     department: Mapped[Department | None] = relationship()
 
 
@@ -292,6 +295,8 @@ class Reminder(Base):
     due_at: Mapped[datetime]
     sent_at: Mapped[datetime]
     department_id: Mapped[uuid.UUID | None] = mapped_column(fk("departments.id"))
+
+    order: Mapped[Order] = relationship()
 
 
 class CommissionCase(Base):
@@ -313,8 +318,10 @@ class CommissionCase(Base):
     findings_enc: Mapped[str | None] = mapped_column(sa.Text)
     history: Mapped[str] = mapped_column(sa.Text)
 
+    order: Mapped[Order] = relationship()
     department: Mapped[Department] = relationship()
-    subjects: Mapped[list[CaseSubject]] = relationship(order_by="CaseSubject.recorded_at")
+    subjects: Mapped[list[CaseSubject]] = relationship(order_by="CaseSubject.recorded_at",
+                                                       back_populates="case")
 
 
 class CaseSubject(Base):
@@ -326,6 +333,8 @@ class CaseSubject(Base):
     case_id: Mapped[uuid.UUID] = mapped_column(fk("commission_cases.id"))
     recorded_at: Mapped[datetime]
     data_enc: Mapped[str] = mapped_column(sa.Text)
+
+    case: Mapped[CommissionCase] = relationship(back_populates="subjects")
 
 
 class Notification(Base):
@@ -341,6 +350,8 @@ class Notification(Base):
     department_id: Mapped[uuid.UUID | None] = mapped_column(fk("departments.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
 
+    order: Mapped[Order | None] = relationship()
+    case: Mapped[CommissionCase | None] = relationship()
     department: Mapped[Department | None] = relationship()
 
 

@@ -255,6 +255,19 @@ class View(BaseModel):
     model_config = ConfigDict(frozen=True, from_attributes=True)
 
 
+class IngestOutcome(StrEnum):
+    DISPATCHED = "dispatched"  # a new order was opened and routed
+    ATTACHED = "attached"  # a new alert of an incident that already has an open order
+    UPDATED = "updated"  # a known event_id with new facts (end time, outcome, evidence)
+    UNCHANGED = "unchanged"  # a resend of a known event: nothing to do
+
+
+class IngestResult(View):
+    event_id: UUID
+    order_id: UUID
+    outcome: IngestOutcome
+
+
 class OrderView(View):
     id: UUID
     status: OrderStatus
@@ -284,7 +297,7 @@ class OrderView(View):
 
 
 class ActionView(View):
-    id: UUID
+    id: int
     at: datetime
     kind: ActionKind
     actor: str
@@ -312,7 +325,7 @@ class EventView(View):
     evidence: list[EvidenceRef]
 
 
-class CaseView(View):
+class CaseSummary(View):
     id: UUID
     order_id: UUID
     department: str
@@ -322,6 +335,11 @@ class CaseView(View):
     filed_at: datetime | None
     concluded_at: datetime | None
     outcome: DisciplinaryOutcome | None
+
+
+class CaseView(CaseSummary):
+    """A case with what only the commission reads: findings, history, subjects."""
+
     findings: str
     history: dict[str, Any]
     subjects: list[SubjectInfo]

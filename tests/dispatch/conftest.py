@@ -8,10 +8,11 @@ where they fail: CI must not pass by skipping the production database.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -198,10 +199,15 @@ def seed(db: Database, config: DispatchConfig, clock: ManualClock) -> Cast:
         return Cast(*(actor_for(session, username) for username, _, _ in users))
 
 
+@pytest.fixture
+def alert(clock: ManualClock) -> Callable[..., EventIn]:
+    """Make alerts as the edge sends them, starting now by the test clock."""
+    return functools.partial(make_event, clock)
+
+
 def make_event(clock: ManualClock, *, camera: str = "cam-n1", type: str = "angling",
                severity: str = "medium", event_id: uuid.UUID | None = None,
                **fields: object) -> EventIn:
-    """An alert as the edge sends it."""
     data: dict[str, object] = {
         "event_id": str(event_id or uuid.uuid4()), "device_id": "box-1", "camera": camera,
         "type": type, "severity": severity, "start": clock().isoformat(), "end": None,

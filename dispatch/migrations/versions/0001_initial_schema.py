@@ -637,7 +637,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "order_actions",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
         sa.Column("order_id", sa.Uuid(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column(
@@ -737,7 +737,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_actions")),
     )
-    op.create_index("ix_order_actions_order", "order_actions", ["order_id", "at"], unique=False)
+    op.create_index("ix_order_actions_order", "order_actions", ["order_id", "id"], unique=False)
 
     op.create_table(
         "deliveries",
