@@ -1,0 +1,181 @@
+"""``fishwatch dispatch``: schema upgrades, the audit verifier, the periodic worker, set-up.
+
+A thin layer: it parses arguments, opens the database and calls the package. The database is
+``--database-url`` (or FISHWATCH_DISPATCH_DATABASE_URL), else the ``dispatch:`` section of
+``--config``, else the built-in default.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import httpx
+import typer
+
+from dispatch.access import Actor
+from dispatch.audit import verify
+from dispatch.crypto import generate_key
+from dispatch.db import Database
+from dispatch.errors import DispatchError
+from dispatch.notifications import DeliveryWorker
+from dispatch.registry import create_user, register_camera, sync_departments
+from dispatch.schemas import Role, utc_now
+from dispatch.settings import DispatchConfig
+from dispatch.sla import Sweeper
+
+app = typer.Typer(no_args_is_help=True, help="Work orders: database, audit trail, deadlines.")
+db_app = typer.Typer(no_args_is_help=True, help="The dispatch database schema.")
+audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit trail.")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+
+CLI_ACTOR = Actor.system("cli")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", help="fishwatch config file whose dispatch: section to use")]
+UrlOption = Annotated[str | None, typer.Option(
+    "--database-url", envvar="FISHWATCH_DISPATCH_DATABASE_URL",
+    help="SQLAlchemy URL; overrides the config's dispatch.database_url")]
+
+
+def reports_user_errors(command: F) -> F:
+    """Refusals and bad settings: one line on stderr, exit code 2, no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from fishwatch.config import ConfigError
+
+        try:
+            return command(*args, **kwargs)
+        except (DispatchError, ConfigError, ValueError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings(config: Path | None, database_url: str | None) -> DispatchConfig:
+    if config is not None:
+        from fishwatch.config import load_config
+
+        loaded: DispatchConfig = load_config(config).dispatch  # type: ignore[attr-defined]
+    else:
+        loaded = DispatchConfig()
+    return loaded.model_copy(update={"database_url": database_url}) if database_url else loaded
+
+
+def open_database(config: Path | None, database_url: str | None) -> Database:
+    return Database(settings(config, database_url).database_url)
+
+
+@db_app.command("upgrade")
+@reports_user_errors
+def db_upgrade(config: ConfigOption = None, database_url: UrlOption = None) -> None:
+    """Create or migrate the schema to the newest revision (start-up does the same)."""
+    db = open_database(config, database_url)
+    db.upgrade()
+    typer.echo(f"database at revision {db.revision()}")
+    db.dispose()
+
+
+@audit_app.command("verify")
+@reports_user_errors
+def audit_verify(config: ConfigOption = None, database_url: UrlOption = None) -> None:
+    """Recompute the audit chain; exit code 1 and the first broken link if it was tampered with."""
+    db = open_database(config, database_url)
+    with db.transaction() as session:
+        report = verify(session)
+    db.dispose()
+    typer.echo(str(report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("keygen")
+def keygen() -> None:
+    """Print a new key for dispatch.personal_data_key."""
+    typer.echo(generate_key())
+
+
+@app.command("sync")
+@reports_user_errors
+def sync(config: ConfigOption = None, database_url: UrlOption = None) -> None:
+    """Make the departments table match the config (new, renamed, removed departments)."""
+    dispatch = settings(config, database_url)
+    db = Database(dispatch.database_url)
+    with db.transaction() as session:
+        sync_departments(session, dispatch, actor=CLI_ACTOR, at=utc_now())
+    db.dispose()
+    typer.echo(f"{len(dispatch.departments)} departments in the database")
+
+
+@app.command("add-user")
+@reports_user_errors
+def add_user(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[Role, typer.Option(help="the user's role")],
+    name: Annotated[str, typer.Option(help="display name")],
+    department: Annotated[str | None, typer.Option(help="department code (staff only)")] = None,
+    config: ConfigOption = None, database_url: UrlOption = None,
+) -> None:
+    """Add a user (for the first admin; later ones through the centre's pages)."""
+    db = open_database(config, database_url)
+    with db.transaction() as session:
+        user_id = create_user(session, actor=CLI_ACTOR, at=utc_now(), username=username,
+                              display_name=name, role=role, department=department)
+    db.dispose()
+    typer.echo(f"user {username} ({role.value}): {user_id}")
+
+
+@app.command("add-camera")
+@reports_user_errors
+def add_camera(
+    device: Annotated[str, typer.Argument(help="the edge box's device_id")],
+    camera: Annotated[str, typer.Argument(help="the camera's name on that box")],
+    area: Annotated[str, typer.Option(help="area (routing rules match it)")] = "",
+    grid: Annotated[str, typer.Option(help="grid cell (routing rules match it)")] = "",
+    place: Annotated[str, typer.Option(help="where it looks, for people")] = "",
+    lat: Annotated[float | None, typer.Option(min=-90, max=90)] = None,
+    lon: Annotated[float | None, typer.Option(min=-180, max=180)] = None,
+    config: ConfigOption = None, database_url: UrlOption = None,
+) -> None:
+    """Register (or update) a camera so that its alerts can be routed."""
+    db = open_database(config, database_url)
+    with db.transaction() as session:
+        camera_id = register_camera(session, actor=CLI_ACTOR, at=utc_now(), device=device,
+                                    camera=camera, place=place, area=area, grid=grid, lat=lat,
+                                    lon=lon)
+    db.dispose()
+    typer.echo(f"camera {device}/{camera}: {camera_id}")
+
+
+@app.command("work")
+@reports_user_errors
+def work(
+    every: Annotated[float, typer.Option(min=1, help="seconds between rounds")] = 30,
+    once: Annotated[bool, typer.Option(help="one round, then exit")] = False,
+    config: ConfigOption = None, database_url: UrlOption = None,
+) -> None:
+    """Run the deadline sweep and webhook deliveries; several workers may run at once."""
+    dispatch = settings(config, database_url)
+    db = Database(dispatch.database_url)
+    sweeper = Sweeper(db, dispatch)
+    with httpx.Client() as client:
+        deliveries = DeliveryWorker(db, dispatch, client=client)
+        while True:
+            swept, sent = sweeper.run_once(), deliveries.run_once()
+            typer.echo(f"{datetime.now().isoformat(timespec='seconds')} checked {swept.orders} "
+                       f"orders, sent {dict(swept.sent) or 'no reminders'}, opened "
+                       f"{swept.cases_opened} cases; webhooks: {sent.delivered} delivered, "
+                       f"{sent.retrying} to retry, {sent.failed} failed")
+            if once:
+                break
+            time.sleep(every)
+    db.dispose()
