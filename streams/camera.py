@@ -88,6 +88,9 @@ class _Rate:
         while self._times and self._times[0] < now - _RATE_WINDOW_S:
             self._times.popleft()
 
+    def clear(self) -> None:
+        self._times.clear()
+
     def per_second(self, now: float) -> float:
         self._trim(now)
         if len(self._times) < 2:
@@ -267,6 +270,8 @@ class Camera:
     def _went_offline(self, error: str) -> None:
         with self._lock:
             self._last_error = error
+            self._input_rate.clear()  # a rate across the gap would describe no connection
+            self._sampled_rate.clear()
         if self._state is CameraState.ONLINE and \
                 time.monotonic() - self._online_mono >= self.config.reconnect.backoff_max_s:
             self._backoff.reset()  # that connection held: start again from the shortest wait
@@ -294,6 +299,8 @@ class Camera:
         if came_online:
             self._set_state(CameraState.ONLINE)
             self._publish(self._faults.set_online(True, packet.time, packet.wall))
+        else:
+            self._publish(self._faults.tick(packet.time, packet.wall))  # lets offline close
 
     def _on_frame(self, frame: SampledFrame) -> None:
         with self._lock:
