@@ -1,4 +1,4 @@
-"""``fishwatch dispatch``: schema upgrades, the audit verifier, the periodic worker, set-up.
+"""``fishwatch dispatch``: schema, audit verifier, periodic worker, ledgers, figures, set-up.
 
 A thin layer: it parses arguments, opens the database and calls the package. The database is
 ``--database-url`` (or FISHWATCH_DISPATCH_DATABASE_URL), else the ``dispatch:`` section of
@@ -10,23 +10,33 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
 
-from dispatch.access import Actor
+from dispatch.access import Actor, actor_for
 from dispatch.audit import verify
 from dispatch.crypto import generate_key
 from dispatch.db import Database
 from dispatch.errors import DispatchError
+from dispatch.ledgers import (
+    LedgerFilter,
+    alerts_ledger,
+    cases_ledger,
+    orders_ledger,
+    write_csv,
+    write_xlsx,
+)
 from dispatch.notifications import DeliveryWorker
 from dispatch.registry import create_user, register_camera, sync_departments
-from dispatch.schemas import Role, utc_now
+from dispatch.schemas import EventType, Role, utc_now
 from dispatch.settings import DispatchConfig
 from dispatch.sla import Sweeper
+from dispatch.stats import overview
 
 app = typer.Typer(no_args_is_help=True, help="Work orders: database, audit trail, deadlines.")
 db_app = typer.Typer(no_args_is_help=True, help="The dispatch database schema.")
@@ -154,6 +164,78 @@ def add_camera(
                                     lon=lon)
     db.dispose()
     typer.echo(f"camera {device}/{camera}: {camera_id}")
+
+
+class LedgerKind(StrEnum):
+    ALERTS = "alerts"
+    ORDERS = "orders"
+    CASES = "cases"
+
+
+AsOption = Annotated[str, typer.Option("--as", help="the user the export is for (scopes it)")]
+SinceOption = Annotated[datetime | None, typer.Option(help="from (UTC, inclusive)")]
+UntilOption = Annotated[datetime | None, typer.Option(help="to (UTC, exclusive)")]
+
+
+def ledger_filter(since: datetime | None, until: datetime | None, area: str | None,
+                  department: str | None, event_type: EventType | None) -> LedgerFilter:
+    def utc(value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+    return LedgerFilter(since=utc(since), until=utc(until), area=area, department=department,
+                        type=event_type)
+
+
+@app.command("ledger")
+@reports_user_errors
+def ledger(
+    kind: Annotated[LedgerKind, typer.Argument(help="which ledger")],
+    out: Annotated[Path, typer.Option(help="output file: .csv or .xlsx")],
+    user: AsOption,
+    since: SinceOption = None, until: UntilOption = None,
+    area: Annotated[str | None, typer.Option()] = None,
+    department: Annotated[str | None, typer.Option(help="department code")] = None,
+    event_type: Annotated[EventType | None, typer.Option("--type")] = None,
+    config: ConfigOption = None, database_url: UrlOption = None,
+) -> None:
+    """Export a ledger (台账) of alerts, orders or commission cases."""
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise ValueError(f"{out}: the output must end in .csv or .xlsx")
+    where = ledger_filter(since, until, area, department, event_type)
+    db = open_database(config, database_url)
+    with db.transaction() as session:
+        actor = actor_for(session, user)
+        if kind is LedgerKind.CASES:
+            table = cases_ledger(session, actor, where, at=utc_now())
+        else:
+            table = (alerts_ledger if kind is LedgerKind.ALERTS else orders_ledger)(
+                session, actor, where)
+        if out.suffix.lower() == ".xlsx":
+            count = write_xlsx(table, out)
+        else:
+            with out.open("w", encoding="utf-8", newline="") as stream:
+                count = write_csv(table, stream)
+    db.dispose()
+    typer.echo(f"{count} rows: {out}")
+
+
+@app.command("stats")
+@reports_user_errors
+def stats(
+    user: AsOption,
+    since: SinceOption = None, until: UntilOption = None,
+    area: Annotated[str | None, typer.Option()] = None,
+    department: Annotated[str | None, typer.Option(help="department code")] = None,
+    event_type: Annotated[EventType | None, typer.Option("--type")] = None,
+    config: ConfigOption = None, database_url: UrlOption = None,
+) -> None:
+    """Print the overview figures as one JSON object."""
+    where = ledger_filter(since, until, area, department, event_type)
+    db = open_database(config, database_url)
+    with db.transaction() as session:
+        figures = overview(session, actor_for(session, user), where, now=utc_now())
+    db.dispose()
+    typer.echo(figures.model_dump_json())
 
 
 @app.command("work")

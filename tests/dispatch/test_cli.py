@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,11 @@ def test_set_up_a_new_database(tmp_path: Path) -> None:
     assert code == 0 and out.startswith("camera box-7/cam-1: ")
     code, out = run("work", "--once", *url)
     assert code == 0 and "checked 0 orders" in out and "0 delivered" in out
+    code, out = run("ledger", "orders", "--as", "root", "--out", str(tmp_path / "o.xlsx"),
+                    "--since", "2026-05-01", *url)
+    assert code == 0 and out.startswith("0 rows: ") and (tmp_path / "o.xlsx").exists()
+    code, out = run("stats", "--as", "root", "--type", "angling", *url)
+    assert code == 0 and json.loads(out)["orders"] == 0
     assert run("audit", "verify", *url) == (0, "audit chain intact: 4 records\n")
 
 
@@ -36,6 +42,8 @@ def test_set_up_a_new_database(tmp_path: Path) -> None:
      "error: department staff need a department"),
     (["add-user", "s", "--role", "department_staff", "--name", "S", "--department", "x"],
      "error: no active department 'x'"),
+    (["ledger", "orders", "--as", "nobody", "--out", "x.csv"], "error: no user 'nobody'"),
+    (["ledger", "orders", "--as", "nobody", "--out", "x.pdf"], "error: x.pdf: the output must"),
 ])
 def test_refusals_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     url = ["--database-url", f"sqlite:///{tmp_path / 'new.db'}"]
