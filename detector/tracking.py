@@ -18,11 +18,22 @@ The Kalman filter is a constant-velocity model per box coordinate (cx, cy, w, h)
 seconds; the four axes are independent, so each covariance is three numbers and a whole frame
 is updated with a few vectorised array operations.
 
-Matching is greedy (best pair first), numpy only. Measured against the optimal assignment
-(``scipy.optimize.linear_sum_assignment``) on rendered scenario clips sampled at 1 and 2 fps,
-greedy gave the same ID switches and fragments, and the gate leaves few contested pairs, so
-scipy stays off the edge box. IoU-only association on the same clips fragmented fast walkers
-into many tracks at 1 fps; see the module's tests and the project notes for the figures.
+Matching is greedy (best pair first), numpy only. Measured on the 14 rendered scenario clips
+(7 scenarios x 2 seeds, 42 ground-truth tracks) sampled at 2 / 1 fps:
+
+    association                        extra ids   ids covering two objects
+    exact boxes, IoU only (>= 0.2)       41 / 18        5 / 2
+    exact boxes, IoU + distance           3 / 1         5 / 3
+    noisy boxes, IoU only                31 / 23        6 / 6
+    noisy boxes, IoU + distance          11 / 6        13 / 11
+
+(noisy: 10 % of boxes missed, corners jittered by 4 % of the box size, scores uniform in
+0.3-0.95). The optimal assignment (``scipy.optimize.linear_sum_assignment``) gave exactly the
+same counts in every row: the gate leaves few contested pairs, so scipy stays off the edge box.
+The remaining merges are rods on neighbouring stands trading ids and two walkers side by side;
+neither changes which rule holds. Cost per frame on a 2-core box shared with a training job,
+median: 0.80 ms with 10 detections, 1.7 ms with 50 (optimal matching: 0.78 / 1.39 ms);
+supervision 0.30's ByteTrack was measured at 1.25 / 4.9 ms on the same kind of machine.
 """
 
 from __future__ import annotations
