@@ -175,14 +175,10 @@ class Camera:
         """The newest frame not taken yet; None after ``timeout`` or when the camera is done."""
         return self._slot.get(timeout)
 
-    def frames(self, poll_s: float = 0.5) -> Iterator[SampledFrame]:
+    def frames(self) -> Iterator[SampledFrame]:
         """Frames as they come, until the camera ends, fails or is stopped."""
-        while True:
-            frame = self._slot.get(poll_s)
-            if frame is not None:
-                yield frame
-            elif self._slot.closed:
-                return
+        while (frame := self._slot.get()) is not None:
+            yield frame
 
     def snapshot(self, start: float | None = None,
                  end: float | None = None) -> PacketSnapshot | None:

@@ -31,7 +31,6 @@ class StreamTemplate:
     height: int
     pix_fmt: str | None
     extradata: bytes
-    intra_only: bool
     header: bytes = field(repr=False)
 
     @classmethod
@@ -53,7 +52,6 @@ class StreamTemplate:
             height=ctx.height,
             pix_fmt=ctx.pix_fmt,
             extradata=bytes(ctx.extradata or b""),
-            intra_only=ctx.codec.intra_only,
             header=buffer.getvalue(),
         )
 

@@ -61,7 +61,3 @@ class Sampler:
             self._next_due = due + period if on_grid else time + period
             return True
         return False
-
-    def restart(self) -> None:
-        """Forget the fps schedule (the source's time restarted or jumped)."""
-        self._next_due = None

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 #: Time base for sources whose own timestamps are useless (MJPEG counters, USB): the wall clock.
 WALL_TIME_BASE = Fraction(1, 90_000)
-_WALL_CLOCK_FORMATS = frozenset({"mpjpeg", "video4linux2,v4l2", "v4l2"})
+_WALL_CLOCK_FORMATS = frozenset({"mpjpeg", "mjpeg"})  # besides USB devices
 #: A file is called truncated when its packets stop this far before the length its header gives.
 _TRUNCATED_FRACTION = 0.9
 
@@ -67,13 +67,13 @@ class Timeline:
 
     Each connection (or file loop) is a segment whose first packet is placed right after the
     previous segment's last frame — plus, for live sources, the wall time spent offline — so
-    packet times in the ring and frame times stay monotonic whatever the source does.
+    packet times in the ring and frame times stay monotonic whatever the source does. Used by
+    the one thread that reads the camera.
     """
 
     _BACKWARD_JUMP_S = 1.0  # a live stream's clock restarting mid-connection (encoder reboot)
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._origin: tuple[int, Fraction, int] | None = None  # (source ticks, base, our ticks)
         self._live_gap = False
         self._last_end = 0.0
@@ -82,50 +82,45 @@ class Timeline:
 
     def new_segment(self, *, live: bool) -> None:
         """The next placed timestamp starts a new segment; ``live`` adds the offline wall time."""
-        with self._lock:
-            self._origin = None
-            self._live_gap = live
+        self._origin = None
+        self._live_gap = live
 
     def place(self, ticks: int, time_base: Fraction) -> int:
         """Map source ticks to timeline ticks (same ``time_base``), anchoring a new segment."""
-        with self._lock:
-            if self._origin is not None:
-                source_ticks, base, ours = self._origin
-                if base == time_base:
-                    placed = ticks - source_ticks + ours
-                    if float(placed * time_base) >= self._last_end - self._BACKWARD_JUMP_S:
-                        return placed
-            start = self._last_end
-            if self._live_gap and self._last_mono is not None:
-                start += time.monotonic() - self._last_mono
-            self._origin = (ticks, time_base, round(start / time_base))
-            return self._origin[2]
+        if self._origin is not None:
+            source_ticks, base, ours = self._origin
+            if base == time_base:
+                placed = ticks - source_ticks + ours
+                if float(placed * time_base) >= self._last_end - self._BACKWARD_JUMP_S:
+                    return placed
+        start = self._last_end
+        if self._live_gap and self._last_mono is not None:
+            start += time.monotonic() - self._last_mono
+        self._origin = (ticks, time_base, round(start / time_base))
+        return self._origin[2]
 
     def seconds(self, ticks: int, time_base: Fraction) -> float:
         """Timeline seconds of a source timestamp in the current segment (without anchoring)."""
-        with self._lock:
-            if self._origin is None:
-                return self._last_end
-            source_ticks, base, ours = self._origin
-            return float(ticks * time_base - source_ticks * base + ours * base)
+        if self._origin is None:
+            return self._last_end
+        source_ticks, base, ours = self._origin
+        return float(ticks * time_base - source_ticks * base + ours * base)
 
     def advance(self, end: float) -> None:
         """Note that the timeline has reached ``end`` seconds (the end of the newest frame)."""
-        with self._lock:
-            self._last_end = max(self._last_end, end)
-            self._last_mono = time.monotonic()
+        self._last_end = max(self._last_end, end)
+        self._last_mono = time.monotonic()
 
     def now(self) -> float:
         """Timeline seconds now: the newest frame's end plus the wall time since it came."""
-        with self._lock:
-            since = self._last_mono if self._last_mono is not None else self._created_mono
-            return self._last_end + time.monotonic() - since
+        since = self._last_mono if self._last_mono is not None else self._created_mono
+        return self._last_end + time.monotonic() - since
 
 
-def _reason(exc: BaseException, config: CameraSourceConfig) -> str:
+def _reason(exc: BaseException, timeout_s: float) -> str:
     """The problem in a few words, without the errno and file name FFmpeg repeats."""
     if isinstance(exc, av.error.ExitError):  # PyAV's own timeout interrupted a blocking call
-        return f"timed out (no data for {config.reconnect.watchdog_s:g} s)"
+        return f"timed out (no data for {timeout_s:g} s)"
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return text.rstrip(".")
 
@@ -196,7 +191,7 @@ class Source:
                                 options=self._options(),
                                 timeout=(reconnect.open_timeout_s, reconnect.watchdog_s))
         except (av.error.FFmpegError, OSError) as exc:
-            raise self._fail(f"cannot open: {_reason(exc, self.config)}") from None
+            raise self._fail(f"cannot open: {_reason(exc, reconnect.open_timeout_s)}") from None
         if not container.streams.video:
             container.close()
             raise self._fail("no video stream")
@@ -223,11 +218,6 @@ class Source:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    @property
-    def template(self) -> StreamTemplate | None:
-        """Codec parameters of the stream, known once its first keyframe was read."""
-        return self._template
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -275,7 +265,8 @@ class Source:
                 yield from self._handle(packet, stream)
             yield from self._decode(None)
         except av.error.FFmpegError as exc:
-            raise self._fail(f"read failed: {_reason(exc, self.config)}") from None
+            watchdog = self.config.reconnect.watchdog_s
+            raise self._fail(f"read failed: {_reason(exc, watchdog)}") from None
         if not self.live and first is not None:
             self._check_complete(container, last_end - first)
 
@@ -340,7 +331,7 @@ class Source:
         except av.error.FFmpegError as exc:
             # Damaged packets happen on live links; keep going unless nothing decodes any more.
             self.decode_errors += 1
-            self.last_decode_error = _reason(exc, self.config)
+            self.last_decode_error = _reason(exc, self.config.reconnect.watchdog_s)
             idle = time.monotonic() - self._last_decoded_mono
             if idle > self.config.reconnect.watchdog_s:
                 raise self._fail(f"no decodable video for {idle:.0f} s "

@@ -21,7 +21,7 @@ import pytest
 from streams.camera import Camera, CameraState
 from streams.clip import write_clip
 from streams.settings import CameraSourceConfig
-from streams.source import SampledFrame
+from streams.source import SampledFrame, Source, SourceError
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 RTSP_SERVER = Path(__file__).with_name("rtsp_server.py")
@@ -250,3 +250,34 @@ def test_a_silent_server_trips_the_watchdog(mjpeg_server: MjpegServer) -> None:
         mjpeg_server.hung.clear()
         wait_for(lambda: camera.status().online, 8, "back online")
         assert next_frame(camera).wall > silent_since
+
+
+def test_http_mpegts_keeps_the_stream_clock(make_video: Callable[..., Path]) -> None:
+    """MPEG-TS over HTTP carries real timestamps (from 1.4 s here); they start the clock at 0."""
+    data = make_video("live.ts", 100).read_bytes()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp2t")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/live.ts"
+    frames: list[tuple[float, bool]] = []
+    try:
+        with pytest.raises(SourceError, match=r"live.ts: (stream ended|read failed)") as error:
+            with Source(CameraSourceConfig(url=url), camera="ts") as source:
+                frames.extend((f.pts, f.is_keyframe) for f in source.frames())
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert error.value.retryable
+    assert frames == [(0.0, True), (2.0, True)]
