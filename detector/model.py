@@ -12,8 +12,8 @@ import onnxruntime as ort
 
 from detector.class_map import COCO_NAMES, ClassMapSpec, build_class_map
 from detector.detections import Detections
-from detector.model_card import ModelCard, sha256_of
 from detector.letterbox import preprocess
+from detector.model_card import ModelCard, sha256_of
 from detector.nms import nms
 from detector.output_formats import Candidates, ModelFormatError, OutputFormat, resolve_format
 
