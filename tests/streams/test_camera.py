@@ -81,6 +81,17 @@ def test_fast_files_lose_nothing_to_a_slow_consumer(clip4s: Path) -> None:
     assert (status.frames_dropped, status.frames_delivered, status.packets) == (0, 25, 100)
 
 
+def test_stop_releases_a_producer_waiting_for_a_consumer(clip4s: Path) -> None:
+    camera = Camera("idle", CameraSourceConfig(path=clip4s, pace="fast", loop=True,
+                                               sample={"mode": "every_n", "n": 1}))
+    camera.start()
+    wait_for(lambda: camera.status().frames_sampled >= 2, 3, "a frame waiting in the slot")
+    started = time.monotonic()
+    assert camera.stop(timeout=2)
+    assert time.monotonic() - started < 1
+    assert camera.status().state is CameraState.STOPPED and camera.status().frames_dropped == 0
+
+
 def test_live_pace_drops_stale_frames_and_keeps_the_freshest(clip1s: Path) -> None:
     config = CameraSourceConfig(path=clip1s, sample={"mode": "every_n", "n": 1})
     with Camera("live", config) as camera:
