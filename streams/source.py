@@ -261,7 +261,7 @@ class Source:
                 if not self._wall_clock and packet.dts is not None:
                     own = float(packet.dts * packet.time_base)
                     first = own if first is None else first
-                    last_end = own + float(packet.duration * packet.time_base)
+                    last_end = own + float((packet.duration or 0) * packet.time_base)
                 yield from self._handle(packet, stream)
             yield from self._decode(None)
         except av.error.FFmpegError as exc:
