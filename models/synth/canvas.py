@@ -27,10 +27,11 @@ _ONE = 1 << SHIFT
 
 @dataclass(frozen=True)
 class Label:
-    """One labelled object: class id and its visible box in frame pixels."""
+    """One labelled object: class id, its visible box in frame pixels and its track id."""
 
     class_id: int
     xyxy: tuple[float, float, float, float]
+    track_id: int = 0  # the caller's track id (videos), else the canvas object id
 
     @property
     def class_name(self) -> str:
@@ -62,13 +63,18 @@ class Canvas:
         self.image = background.astype(np.float32, copy=True)
         self.owner = np.zeros((self.height, self.width), dtype=np.int32)
         self._classes: dict[int, int] = {}
+        self._tracks: dict[int, int] = {}
         self._full_area: dict[int, int] = {}
         self._scratch = np.zeros((self.height + 2 * margin, self.width + 2 * margin), np.uint8)
 
-    def new_object(self, class_id: int | None) -> int:
-        """Register an object; ``class_id=None`` makes a distractor that is drawn but not labelled."""
+    def new_object(self, class_id: int | None, track_id: int | None = None) -> int:
+        """Register an object; ``class_id=None`` makes a distractor that is drawn but not labelled.
+
+        ``track_id`` names the object across the frames of a video (default: its object id).
+        """
         object_id = len(self._classes) + 1
         self._classes[object_id] = -1 if class_id is None else class_id
+        self._tracks[object_id] = object_id if track_id is None else track_id
         self._full_area[object_id] = 0
         return object_id
 
@@ -152,7 +158,8 @@ class Canvas:
                     continue
             elif min(w, h) < MIN_BOX_SIDE_PX:
                 continue
-            result.append(Label(class_id, (float(x), float(y), float(x + w), float(y + h))))
+            result.append(Label(class_id, (float(x), float(y), float(x + w), float(y + h)),
+                                self._tracks[object_id]))
         return result
 
     def to_bgr(self) -> np.ndarray:
