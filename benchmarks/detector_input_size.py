@@ -48,14 +48,20 @@ def main() -> None:
     print(f"{'input HxW':>10} {'ms/frame':>9} {'mAP50':>6} {'mAP50-95':>9} {'rod AP50':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         for hw in SIZES:
-            onnx_path = export_onnx(args.weights, Path(tmp) / f"m_{hw[0]}x{hw[1]}.onnx", input_hw=hw)
+            onnx_path = export_onnx(
+                args.weights, Path(tmp) / f"m_{hw[0]}x{hw[1]}.onnx", input_hw=hw
+            )
             ms = latency_ms(onnx_path, args.runs)
-            detector = Detector(onnx_path, conf_threshold=EVAL_CONF_THRESHOLD,
-                                max_detections=EVAL_MAX_DETECTIONS)
+            detector = Detector(
+                onnx_path, conf_threshold=EVAL_CONF_THRESHOLD, max_detections=EVAL_MAX_DETECTIONS
+            )
             report = evaluate(detector, synthetic_frames(args.images, args.seed)).to_dict()
             rod = report["per_class"]["fishing_rod"]["map50"]
-            print(f"{hw[0]:>4}x{hw[1]:<5} {ms:9.1f} {report['map50']:6.3f} {report['map50_95']:9.3f} "
-                  f"{rod:9.3f}", flush=True)
+            print(
+                f"{hw[0]:>4}x{hw[1]:<5} {ms:9.1f} {report['map50']:6.3f} {report['map50_95']:9.3f} "
+                f"{rod:9.3f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

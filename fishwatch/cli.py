@@ -17,14 +17,23 @@ from detector.output_formats import ModelFormatError
 from fishwatch.config import ConfigError
 from models.dataset import DatasetError
 
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
-                  help="fishwatch: camera enforcement of a river fishing ban.")
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    help="fishwatch: camera enforcement of a river fishing ban.",
+)
 synth_app = typer.Typer(no_args_is_help=True, help="Render synthetic riverbank data.")
 app.add_typer(synth_app, name="synth")
 
 #: Errors caused by the user's input: reported in one line, exit code 2, no traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (
-    ConfigError, DatasetError, ModelLoadError, ModelFormatError, ClassMapError, FileNotFoundError,
+    ConfigError,
+    DatasetError,
+    ModelLoadError,
+    ModelFormatError,
+    ClassMapError,
+    FileNotFoundError,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,7 +53,9 @@ def reports_user_errors(command: F) -> F:
             return command(*args, **kwargs)
         except USER_ERRORS as exc:
             # A config error lists every problem, one per line; the others are one line.
-            raise fail(str(exc) if isinstance(exc, ConfigError) else str(exc).splitlines()[0]) from None
+            raise fail(
+                str(exc) if isinstance(exc, ConfigError) else str(exc).splitlines()[0]
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -89,17 +100,23 @@ def synth_video(
     seed: Annotated[int, typer.Option()] = 1,
     width: Annotated[int, typer.Option(min=64)] = 1280,
     height: Annotated[int, typer.Option(min=64)] = 720,
-    duration: Annotated[float | None, typer.Option(min=1, help="seconds (default: scenario's)")] = None,
+    duration: Annotated[
+        float | None, typer.Option(min=1, help="seconds (default: scenario's)")
+    ] = None,
 ) -> None:
     """Render a scenario clip (H.264, 25 fps, 2 s GOP) with its ground-truth events and boxes."""
     from models.synth.scenarios import render_scenario
 
     try:
-        truth = render_scenario(scenario, out, seed, width=width, height=height, duration_s=duration)
+        truth = render_scenario(
+            scenario, out, seed, width=width, height=height, duration_s=duration
+        )
     except ValueError as exc:
         raise fail(str(exc)) from None
-    typer.echo(f"wrote {out} ({truth.duration_s:.0f} s, {len(truth.events)} events) "
-               f"and {out.with_suffix('.json')}")
+    typer.echo(
+        f"wrote {out} ({truth.duration_s:.0f} s, {len(truth.events)} events) "
+        f"and {out.with_suffix('.json')}"
+    )
 
 
 @synth_app.command("scenarios")
@@ -117,8 +134,12 @@ def synth_scenarios() -> None:
 def train_command(
     data: Annotated[Path, typer.Option(help="YOLO data.yaml (rendered or your own footage)")],
     out: Annotated[Path, typer.Option(help="where the run, the ONNX model and its card go")],
-    name: Annotated[str, typer.Option(help="model file name (without .onnx)")] = "fishwatch-yolo11n",
-    architecture: Annotated[str, typer.Option(help="Ultralytics model YAML, or a .pt to fine-tune")] = "yolo11n.yaml",
+    name: Annotated[
+        str, typer.Option(help="model file name (without .onnx)")
+    ] = "fishwatch-yolo11n",
+    architecture: Annotated[
+        str, typer.Option(help="Ultralytics model YAML, or a .pt to fine-tune")
+    ] = "yolo11n.yaml",
     imgsz: Annotated[int, typer.Option(help="training image size")] = 320,
     export_size: Annotated[str, typer.Option(help="exported input, HEIGHTxWIDTH")] = "256x416",
     epochs: Annotated[int, typer.Option(min=1)] = 30,
@@ -134,23 +155,45 @@ def train_command(
     input_hw = parse_hw(export_size)
     spec = load_data_yaml(data)  # fail fast, with a clear message, on a malformed dataset
     if list(spec.names) != list(CLASS_NAMES):
-        raise fail(f"{data}: names must be {list(CLASS_NAMES)} in that order, got {list(spec.names)}")
+        raise fail(
+            f"{data}: names must be {list(CLASS_NAMES)} in that order, got {list(spec.names)}"
+        )
     recipe_file = spec.root / "recipe.json"
     recipe = json.loads(recipe_file.read_text()) if recipe_file.exists() else {"data": str(data)}
     try:
-        run = train(data, out, architecture=architecture, imgsz=imgsz, epochs=epochs, hours=hours,
-                    batch=batch, seed=seed)
+        run = train(
+            data,
+            out,
+            architecture=architecture,
+            imgsz=imgsz,
+            epochs=epochs,
+            hours=hours,
+            batch=batch,
+            seed=seed,
+        )
         onnx_path = export_onnx(run.weights, out / f"{name}.onnx", input_hw=input_hw)
     except TrainingUnavailable as exc:
         raise fail(str(exc)) from None
     card = write_model_card(
-        onnx_path, classes=list(CLASS_NAMES), input_hw=input_hw, architecture=architecture,
-        training={"data": recipe, "imgsz": imgsz, "epochs": run.epochs, "batch": batch,
-                  "seed": seed, "wall_time_s": round(run.wall_time_s), "weights": str(run.weights)},
+        onnx_path,
+        classes=list(CLASS_NAMES),
+        input_hw=input_hw,
+        architecture=architecture,
+        training={
+            "data": recipe,
+            "imgsz": imgsz,
+            "epochs": run.epochs,
+            "batch": batch,
+            "seed": seed,
+            "wall_time_s": round(run.wall_time_s),
+            "weights": str(run.weights),
+        },
         metrics={},
     )
-    typer.echo(f"model: {onnx_path}\ncard:  {card}\nscore it with: fishwatch eval --model "
-               f"{onnx_path} --synthetic 300 --seed 424242")
+    typer.echo(
+        f"model: {onnx_path}\ncard:  {card}\nscore it with: fishwatch eval --model "
+        f"{onnx_path} --synthetic 300 --seed 424242"
+    )
 
 
 @app.command("export")
@@ -177,7 +220,9 @@ def eval_command(
     model: Annotated[Path, typer.Option(help=".onnx (or .pt) model to score")],
     data: Annotated[Path | None, typer.Option(help="YOLO data.yaml to score on")] = None,
     split: Annotated[str, typer.Option(help="dataset split")] = "val",
-    synthetic: Annotated[int | None, typer.Option(min=1, help="render N held-out images instead")] = None,
+    synthetic: Annotated[
+        int | None, typer.Option(min=1, help="render N held-out images instead")
+    ] = None,
     seed: Annotated[int, typer.Option(help="seed of the synthetic set")] = 424242,
     class_map: Annotated[str, typer.Option(help="identity or coco")] = "identity",
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
@@ -208,10 +253,11 @@ def eval_command(
     rows += list(report["per_class"].items())
     for name, row in rows:
         cells = [_fmt(row.get(k)) for k in ("map50", "map50_95", "precision", "recall")]
-        typer.echo(f"{name:12} {cells[0]:>7} {cells[1]:>9} {cells[2]:>6} {cells[3]:>6} "
-                   f"{row.get('instances', ''):>8}")
+        typer.echo(
+            f"{name:12} {cells[0]:>7} {cells[1]:>9} {cells[2]:>6} {cells[3]:>6} "
+            f"{row.get('instances', ''):>8}"
+        )
 
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
-

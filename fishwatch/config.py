@@ -31,9 +31,11 @@ class ModelConfig(StrictModel):
 
     path: Path = Field(DEFAULT_MODEL, description="ONNX (or .pt with the train extra) model file")
     class_map: Literal["identity", "coco"] | dict[str, str] = Field(
-        "identity", description="model class names → fishwatch classes: identity, coco or a map")
+        "identity", description="model class names → fishwatch classes: identity, coco or a map"
+    )
     output_format: Literal["ultralytics", "yolov5", "yolox"] | None = Field(
-        None, description="output tensor layout; detected from the file when left out")
+        None, description="output tensor layout; detected from the file when left out"
+    )
     conf_threshold: Annotated[float, Field(ge=0, le=1)] = 0.25
     iou_threshold: Annotated[float, Field(gt=0, le=1)] = 0.45
     threads: Annotated[int, Field(ge=1, le=64, description="ONNX Runtime intra-op threads")] = 2
@@ -44,8 +46,10 @@ class ModelConfig(StrictModel):
         if isinstance(value, dict):
             for source, target in value.items():
                 if target not in CLASS_NAMES:
-                    raise ValueError(f"{source!r} maps to {target!r}, which is not a fishwatch "
-                                     f"class ({', '.join(CLASS_NAMES)})")
+                    raise ValueError(
+                        f"{source!r} maps to {target!r}, which is not a fishwatch "
+                        f"class ({', '.join(CLASS_NAMES)})"
+                    )
         return value
 
 
@@ -89,9 +93,13 @@ def load_config(path: Path) -> FishwatchConfig:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise ConfigError(
+            f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}"
+        ) from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the config must be a mapping of sections, not {type(data).__name__}")
+        raise ConfigError(
+            f"{path}: the config must be a mapping of sections, not {type(data).__name__}"
+        )
     try:
         config = FishwatchConfig.model_validate(data)
     except ValidationError as exc:

@@ -1,1 +1,1 @@
-"""Shipped detector weights, their model cards, and the code that synthesises data and trains them."""
+"""Shipped weights and model cards, and the code that synthesises data and trains them."""

@@ -33,11 +33,14 @@ class LabelledFrame:
     class_id: np.ndarray  # (N,) fishwatch class ids
 
 
-def synthetic_frames(count: int, seed: int, width: int = 640,
-                     height: int = 360) -> Iterator[LabelledFrame]:
+def synthetic_frames(
+    count: int, seed: int, width: int = 640, height: int = 360
+) -> Iterator[LabelledFrame]:
     """Freshly rendered frames; the renderer labels them exactly."""
     for index in range(count):
-        rendered = render_still(np.random.default_rng([seed, HELD_OUT_STREAM, index]), width, height)
+        rendered = render_still(
+            np.random.default_rng([seed, HELD_OUT_STREAM, index]), width, height
+        )
         boxes = np.array([label.xyxy for label in rendered.labels], np.float32).reshape(-1, 4)
         classes = np.array([label.class_id for label in rendered.labels], np.int64)
         yield LabelledFrame(rendered.image, boxes, classes)
@@ -48,20 +51,25 @@ def dataset_frames(data_yaml: Path, split: str = "val") -> Iterator[LabelledFram
     spec = load_data_yaml(data_yaml)
     unknown = [name for name in spec.names if name not in CLASS_NAMES]
     if unknown:
-        raise DatasetError(spec.yaml_path, f"class {unknown[0]!r} is not a fishwatch class "
-                                           f"({', '.join(CLASS_NAMES)})")
+        raise DatasetError(
+            spec.yaml_path,
+            f"class {unknown[0]!r} is not a fishwatch class ({', '.join(CLASS_NAMES)})",
+        )
     to_fishwatch = np.array([CLASS_NAMES.index(name) for name in spec.names], np.int64)
     for item in iter_split(spec, split):
         image = cv2.imread(str(item.image_path), cv2.IMREAD_COLOR)
         if image is None:
             raise DatasetError(item.image_path, "cannot read image")
-        yield LabelledFrame(image, item.boxes_xyxy.astype(np.float32),
-                            to_fishwatch[item.class_id])
+        yield LabelledFrame(image, item.boxes_xyxy.astype(np.float32), to_fishwatch[item.class_id])
 
 
 def load_for_evaluation(model: Path, class_map: str = "identity") -> Detector:
-    return Detector(model, class_map=class_map, conf_threshold=EVAL_CONF_THRESHOLD,
-                    max_detections=EVAL_MAX_DETECTIONS)
+    return Detector(
+        model,
+        class_map=class_map,
+        conf_threshold=EVAL_CONF_THRESHOLD,
+        max_detections=EVAL_MAX_DETECTIONS,
+    )
 
 
 def evaluate(detector: Detector, frames: Iterator[LabelledFrame], batch: int = 1) -> MetricsReport:

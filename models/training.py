@@ -28,7 +28,8 @@ def _ultralytics() -> Any:
         from ultralytics.utils import SETTINGS
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise TrainingUnavailable(
-            "training needs the 'train' extra: pip install -e '.[train]'") from exc
+            "training needs the 'train' extra: pip install -e '.[train]'"
+        ) from exc
     SETTINGS.update({"sync": False})  # no analytics: nothing leaves the box
     return ultralytics
 
@@ -43,10 +44,22 @@ class TrainingRun:
     run_dir: Path
 
 
-def train(data_yaml: Path, out_dir: Path, *, architecture: str = "yolo11n.yaml", imgsz: int = 416,
-          epochs: int = 30, hours: float | None = None, batch: int = 16, seed: int = 0,
-          workers: int = 2, resume_from: Path | None = None, patience: int = 100,
-          close_mosaic: int = 3, cache: bool = True) -> TrainingRun:
+def train(
+    data_yaml: Path,
+    out_dir: Path,
+    *,
+    architecture: str = "yolo11n.yaml",
+    imgsz: int = 416,
+    epochs: int = 30,
+    hours: float | None = None,
+    batch: int = 16,
+    seed: int = 0,
+    workers: int = 2,
+    resume_from: Path | None = None,
+    patience: int = 100,
+    close_mosaic: int = 3,
+    cache: bool = True,
+) -> TrainingRun:
     """Train a detector on a YOLO-format dataset.
 
     ``architecture`` is an Ultralytics model YAML (trained from scratch: no weights are downloaded)
@@ -58,23 +71,40 @@ def train(data_yaml: Path, out_dir: Path, *, architecture: str = "yolo11n.yaml",
     source = str(resume_from) if resume_from else architecture
     model = ultralytics.YOLO(source, task="detect")
     args: dict[str, Any] = dict(
-        data=str(Path(data_yaml).resolve()), imgsz=imgsz, epochs=epochs, batch=batch, seed=seed,
-        workers=workers, device="cpu", project=str(Path(out_dir).resolve()), name="train",
-        exist_ok=True, plots=False, pretrained=False, amp=False, patience=patience, verbose=False,
-        close_mosaic=close_mosaic, cache="ram" if cache else False,
+        data=str(Path(data_yaml).resolve()),
+        imgsz=imgsz,
+        epochs=epochs,
+        batch=batch,
+        seed=seed,
+        workers=workers,
+        device="cpu",
+        project=str(Path(out_dir).resolve()),
+        name="train",
+        exist_ok=True,
+        plots=False,
+        pretrained=False,
+        amp=False,
+        patience=patience,
+        verbose=False,
+        close_mosaic=close_mosaic,
+        cache="ram" if cache else False,
     )
     if hours is not None:
         args["time"] = hours
     model.train(**args)
     run_dir = Path(model.trainer.save_dir)
     best = run_dir / "weights" / "best.pt"
-    return TrainingRun(weights=best if best.exists() else run_dir / "weights" / "last.pt",
-                       epochs=int(model.trainer.epoch) + 1,
-                       wall_time_s=time.monotonic() - start, run_dir=run_dir)
+    return TrainingRun(
+        weights=best if best.exists() else run_dir / "weights" / "last.pt",
+        epochs=int(model.trainer.epoch) + 1,
+        wall_time_s=time.monotonic() - start,
+        run_dir=run_dir,
+    )
 
 
-def export_onnx(weights: Path, out_path: Path, *, input_hw: tuple[int, int],
-                opset: int = 17) -> Path:
+def export_onnx(
+    weights: Path, out_path: Path, *, input_hw: tuple[int, int], opset: int = 17
+) -> Path:
     """Export ``weights`` to a fixed-size ONNX file at ``out_path`` (batch 1, raw head + decode).
 
     ``input_hw`` may be rectangular: a 16:9 camera letterboxed to 256x416 costs 40 % less than
@@ -82,20 +112,44 @@ def export_onnx(weights: Path, out_path: Path, *, input_hw: tuple[int, int],
     """
     ultralytics = _ultralytics()
     model = ultralytics.YOLO(str(weights), task="detect")
-    exported = Path(model.export(format="onnx", imgsz=list(input_hw), opset=opset, simplify=True,
-                                 dynamic=False, batch=1, device="cpu", verbose=False))
+    exported = Path(
+        model.export(
+            format="onnx",
+            imgsz=list(input_hw),
+            opset=opset,
+            simplify=True,
+            dynamic=False,
+            batch=1,
+            device="cpu",
+            verbose=False,
+        )
+    )
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(exported), out_path)
     return out_path
 
 
-def write_model_card(onnx_path: Path, *, classes: list[str], input_hw: tuple[int, int],
-                     architecture: str, training: dict[str, Any], metrics: dict[str, Any]) -> Path:
+def write_model_card(
+    onnx_path: Path,
+    *,
+    classes: list[str],
+    input_hw: tuple[int, int],
+    architecture: str,
+    training: dict[str, Any],
+    metrics: dict[str, Any],
+) -> Path:
     """Write ``<model>.json`` beside the ONNX file: what it is, how it was made, how good it is."""
     card = ModelCard(
-        name=onnx_path.stem, file=onnx_path.name, sha256=sha256_of(onnx_path),
-        classes=classes, input_height=input_hw[0], input_width=input_hw[1],
-        output_format="ultralytics", architecture=architecture, training=training, metrics=metrics,
+        name=onnx_path.stem,
+        file=onnx_path.name,
+        sha256=sha256_of(onnx_path),
+        classes=classes,
+        input_height=input_hw[0],
+        input_width=input_hw[1],
+        output_format="ultralytics",
+        architecture=architecture,
+        training=training,
+        metrics=metrics,
     )
     return card.write(onnx_path)

@@ -38,11 +38,15 @@ class CameraView:
         shore_mid = rng.uniform(max(far_shore / height + 0.25, 0.5), 0.86) * height
         slope = rng.uniform(-0.35, 0.35) * height / width
         return cls(
-            width=width, height=height, horizon_y=horizon,
+            width=width,
+            height=height,
+            horizon_y=horizon,
             height_m=float(rng.uniform(2.5, 9.0)),
             far_shore_y=far_shore,
-            shore_a=shore_mid - slope * width / 2, shore_b=slope,
-            shore_c=rng.uniform(0, 0.03) * height, shore_phase=rng.uniform(0, 2 * np.pi),
+            shore_a=shore_mid - slope * width / 2,
+            shore_b=slope,
+            shore_c=rng.uniform(0, 0.03) * height,
+            shore_phase=rng.uniform(0, 2 * np.pi),
         )
 
     def shore_y(self, x: np.ndarray | float) -> np.ndarray | float:
@@ -63,16 +67,21 @@ class CameraView:
         ys = np.arange(self.height)[:, None]
         return ys >= self.shore_y(np.arange(self.width))[None, :]
 
-    def random_bank_point(self, rng: np.random.Generator, depth: tuple[float, float] = (0.02, 0.3),
-                          x_range: tuple[float, float] = (0.05, 0.95)) -> tuple[float, float]:
+    def random_bank_point(
+        self,
+        rng: np.random.Generator,
+        depth: tuple[float, float] = (0.02, 0.3),
+        x_range: tuple[float, float] = (0.05, 0.95),
+    ) -> tuple[float, float]:
         """A ground point on the near bank, ``depth`` (fraction of the frame) below the shore."""
         x = rng.uniform(*x_range) * self.width
         shore = float(self.shore_y(x))
         y = shore + rng.uniform(*depth) * (self.height - shore + 0.1 * self.height)
         return x, y
 
-    def random_water_point(self, rng: np.random.Generator,
-                           band: tuple[float, float] = (0.1, 0.95)) -> tuple[float, float]:
+    def random_water_point(
+        self, rng: np.random.Generator, band: tuple[float, float] = (0.1, 0.95)
+    ) -> tuple[float, float]:
         """A point on the water surface; ``band`` runs from the far shore (0) to the near (1)."""
         x = rng.uniform(0.02, 0.98) * self.width
         top = max(self.far_shore_y, 0.0)

@@ -80,11 +80,22 @@ class Canvas:
 
     # --- primitives -------------------------------------------------------------------------
     def polygon(self, points: np.ndarray, color: Color, owner: int = 0, alpha: float = 1.0) -> None:
-        self._paint(lambda m, off: cv2.fillPoly(m, [_fixed(points + off)], 255, cv2.LINE_AA, SHIFT),
-                    color, owner, alpha)
+        self._paint(
+            lambda m, off: cv2.fillPoly(m, [_fixed(points + off)], 255, cv2.LINE_AA, SHIFT),
+            color,
+            owner,
+            alpha,
+        )
 
-    def line(self, p0: Point, p1: Point, thickness: float, color: Color, owner: int = 0,
-             alpha: float = 1.0) -> None:
+    def line(
+        self,
+        p0: Point,
+        p1: Point,
+        thickness: float,
+        color: Color,
+        owner: int = 0,
+        alpha: float = 1.0,
+    ) -> None:
         t = max(1, round(thickness))
 
         def draw(m: np.ndarray, off: np.ndarray) -> None:
@@ -93,32 +104,58 @@ class Canvas:
 
         self._paint(draw, color, owner, alpha if thickness >= 1 else alpha * thickness)
 
-    def polyline(self, points: np.ndarray, thickness: float, color: Color, owner: int = 0,
-                 alpha: float = 1.0) -> None:
+    def polyline(
+        self, points: np.ndarray, thickness: float, color: Color, owner: int = 0, alpha: float = 1.0
+    ) -> None:
         t = max(1, round(thickness))
-        self._paint(lambda m, off: cv2.polylines(m, [_fixed(points + off)], False, 255, t,
-                                                 cv2.LINE_AA, SHIFT),
-                    color, owner, alpha if thickness >= 1 else alpha * thickness)
+        self._paint(
+            lambda m, off: cv2.polylines(
+                m, [_fixed(points + off)], False, 255, t, cv2.LINE_AA, SHIFT
+            ),
+            color,
+            owner,
+            alpha if thickness >= 1 else alpha * thickness,
+        )
 
-    def ellipse(self, center: Point, axes: tuple[float, float], angle: float, color: Color,
-                owner: int = 0, alpha: float = 1.0, start: float = 0, end: float = 360,
-                thickness: float = -1) -> None:
+    def ellipse(
+        self,
+        center: Point,
+        axes: tuple[float, float],
+        angle: float,
+        color: Color,
+        owner: int = 0,
+        alpha: float = 1.0,
+        start: float = 0,
+        end: float = 360,
+        thickness: float = -1,
+    ) -> None:
         t = -1 if thickness < 0 else max(1, round(thickness))
 
         def draw(m: np.ndarray, off: np.ndarray) -> None:
             c = _fixed(np.array(center) + off)
             ax = _fixed(np.maximum(np.array(axes), 0.5))
-            cv2.ellipse(m, (int(c[0]), int(c[1])), (int(ax[0]), int(ax[1])), angle, start, end,
-                        255, t, cv2.LINE_AA, SHIFT)
+            cv2.ellipse(
+                m,
+                (int(c[0]), int(c[1])),
+                (int(ax[0]), int(ax[1])),
+                angle,
+                start,
+                end,
+                255,
+                t,
+                cv2.LINE_AA,
+                SHIFT,
+            )
 
         self._paint(draw, color, owner, alpha)
 
-    def circle(self, center: Point, radius: float, color: Color, owner: int = 0,
-               alpha: float = 1.0) -> None:
+    def circle(
+        self, center: Point, radius: float, color: Color, owner: int = 0, alpha: float = 1.0
+    ) -> None:
         self.ellipse(center, (radius, radius), 0, color, owner, alpha)
 
     # --- core -------------------------------------------------------------------------------
-    def _paint(self, draw, color: Color, owner: int, alpha: float) -> None:  # noqa: ANN001
+    def _paint(self, draw, color: Color, owner: int, alpha: float) -> None:
         m = self._scratch
         m.fill(0)
         off = np.array([self.margin, self.margin], dtype=np.float64)
@@ -127,13 +164,15 @@ class Canvas:
         if w == 0:
             return
         if owner:
-            self._full_area[owner] += int(np.count_nonzero(m[y:y + h, x:x + w] >= OWN_THRESHOLD))
+            self._full_area[owner] += int(
+                np.count_nonzero(m[y : y + h, x : x + w] >= OWN_THRESHOLD)
+            )
         # Clip the touched rectangle to the frame.
         fx0, fy0 = max(x - self.margin, 0), max(y - self.margin, 0)
         fx1, fy1 = min(x + w - self.margin, self.width), min(y + h - self.margin, self.height)
         if fx0 >= fx1 or fy0 >= fy1:
             return
-        sub = m[fy0 + self.margin:fy1 + self.margin, fx0 + self.margin:fx1 + self.margin]
+        sub = m[fy0 + self.margin : fy1 + self.margin, fx0 + self.margin : fx1 + self.margin]
         a = sub.astype(np.float32) * (alpha / 255.0)
         region = self.image[fy0:fy1, fx0:fx1]
         region += (np.asarray(color, np.float32) - region) * a[..., None]
@@ -158,8 +197,13 @@ class Canvas:
                     continue
             elif min(w, h) < MIN_BOX_SIDE_PX:
                 continue
-            result.append(Label(class_id, (float(x), float(y), float(x + w), float(y + h)),
-                                self._tracks[object_id]))
+            result.append(
+                Label(
+                    class_id,
+                    (float(x), float(y), float(x + w), float(y + h)),
+                    self._tracks[object_id],
+                )
+            )
         return result
 
     def to_bgr(self) -> np.ndarray:

@@ -44,8 +44,9 @@ class Conditions:
         return {"day": "clear", "overcast": "overcast", "dusk": "dusk"}.get(self.light, "overcast")
 
 
-def apply_conditions(image: np.ndarray, cond: Conditions, rng: np.random.Generator,
-                     horizon_y: float = 0.0) -> np.ndarray:
+def apply_conditions(
+    image: np.ndarray, cond: Conditions, rng: np.random.Generator, horizon_y: float = 0.0
+) -> np.ndarray:
     """Return the uint8 BGR frame as the camera would deliver it."""
     img = image.astype(np.float32)
     h, w = img.shape[:2]

@@ -1,4 +1,4 @@
-"""Writes a rendered, YOLO-format dataset (images, labels, data.yaml and the recipe that made it)."""
+"""Writes a rendered YOLO-format dataset: images, labels, data.yaml and the recipe that made it."""
 
 from __future__ import annotations
 
@@ -38,8 +38,9 @@ def _render_one(args: tuple[Path, DatasetRecipe, str, int]) -> int:
     root, recipe, split, index = args
     rendered = render_still(image_seed(recipe.seed, split, index), recipe.width, recipe.height)
     stem = f"{split}_{index:06d}"
-    cv2.imwrite(str(root / "images" / split / f"{stem}.jpg"), rendered.image,
-                [cv2.IMWRITE_JPEG_QUALITY, 92])
+    cv2.imwrite(
+        str(root / "images" / split / f"{stem}.jpg"), rendered.image, [cv2.IMWRITE_JPEG_QUALITY, 92]
+    )
     lines = [label.to_yolo(recipe.width, recipe.height) for label in rendered.labels]
     (root / "labels" / split / f"{stem}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
     return len(lines)

@@ -11,26 +11,59 @@ from models.synth.canvas import Canvas, Color, Point
 POSES = ("standing", "walking", "sitting", "crouching")
 SKIN = [(150, 180, 215), (120, 155, 195), (95, 125, 165), (170, 195, 225)]
 CLOTHES = [
-    (40, 40, 40), (200, 200, 200), (150, 60, 30), (40, 60, 140), (30, 110, 40), (20, 20, 160),
-    (120, 120, 120), (60, 90, 120), (0, 140, 230), (170, 110, 60), (90, 60, 60), (30, 160, 180),
-    (210, 190, 150), (60, 40, 100), (230, 230, 230), (20, 60, 20),
+    (40, 40, 40),
+    (200, 200, 200),
+    (150, 60, 30),
+    (40, 60, 140),
+    (30, 110, 40),
+    (20, 20, 160),
+    (120, 120, 120),
+    (60, 90, 120),
+    (0, 140, 230),
+    (170, 110, 60),
+    (90, 60, 60),
+    (30, 160, 180),
+    (210, 190, 150),
+    (60, 40, 100),
+    (230, 230, 230),
+    (20, 60, 20),
 ]
 
 # Joint positions in units of standing height, x forward (the facing direction), y up from feet.
 _SKELETONS: dict[str, dict[str, tuple[float, float]]] = {
-    "standing": {"hip": (0, .50), "knee_a": (.02, .27), "foot_a": (.03, .02), "knee_b": (-.02, .27),
-                 "foot_b": (-.03, .02), "shoulder": (0, .80), "head": (.01, .92)},
-    "sitting": {"hip": (-.04, .27), "knee_a": (.18, .31), "foot_a": (.19, .02), "knee_b": (.16, .30),
-                "foot_b": (.15, .02), "shoulder": (.02, .57), "head": (.05, .69)},
-    "crouching": {"hip": (-.06, .24), "knee_a": (.12, .30), "foot_a": (.04, .02),
-                  "knee_b": (.10, .28), "foot_b": (-.02, .02), "shoulder": (.06, .52),
-                  "head": (.10, .63)},
+    "standing": {
+        "hip": (0, 0.50),
+        "knee_a": (0.02, 0.27),
+        "foot_a": (0.03, 0.02),
+        "knee_b": (-0.02, 0.27),
+        "foot_b": (-0.03, 0.02),
+        "shoulder": (0, 0.80),
+        "head": (0.01, 0.92),
+    },
+    "sitting": {
+        "hip": (-0.04, 0.27),
+        "knee_a": (0.18, 0.31),
+        "foot_a": (0.19, 0.02),
+        "knee_b": (0.16, 0.30),
+        "foot_b": (0.15, 0.02),
+        "shoulder": (0.02, 0.57),
+        "head": (0.05, 0.69),
+    },
+    "crouching": {
+        "hip": (-0.06, 0.24),
+        "knee_a": (0.12, 0.30),
+        "foot_a": (0.04, 0.02),
+        "knee_b": (0.10, 0.28),
+        "foot_b": (-0.02, 0.02),
+        "shoulder": (0.06, 0.52),
+        "head": (0.10, 0.63),
+    },
 }
 _ARMS = {  # elbow, hand relative to the shoulder
-    "down": ((.02, -.16), (.03, -.31)),
-    "forward": ((.10, -.12), (.22, -.10)),
-    "up": ((.08, -.06), (.09, .10)),
-    "carry": ((.06, -.14), (.13, -.18)),
+    "down": ((0.02, -0.16), (0.03, -0.31)),
+    "forward": ((0.10, -0.12), (0.22, -0.10)),
+    "up": ((0.08, -0.06), (0.09, 0.10)),
+    "carry": ((0.06, -0.14), (0.13, -0.18)),
 }
 
 
@@ -52,23 +85,43 @@ class Person:
     joints: dict[str, Point] = field(default_factory=dict)
 
     @classmethod
-    def random(cls, rng: np.random.Generator, foot: Point, height: float,
-               pose: str | None = None, arm: str = "down") -> Person:
+    def random(
+        cls,
+        rng: np.random.Generator,
+        foot: Point,
+        height: float,
+        pose: str | None = None,
+        arm: str = "down",
+    ) -> Person:
         idx = rng.choice(len(CLOTHES), 2, replace=False)
         return cls(
-            foot=foot, height=height, pose=pose or str(rng.choice(POSES)),
-            facing=int(rng.choice([-1, 1, 1, -1, 0])) if arm == "down" else int(rng.choice([-1, 1])),
-            walk_phase=float(rng.uniform(0, 2 * np.pi)), arm=arm,
-            shirt=CLOTHES[idx[0]], trousers=CLOTHES[idx[1]], skin=SKIN[rng.integers(len(SKIN))],
-            hat=rng.choice([None, None, "cap", "conical", "hood"]), build=float(rng.uniform(0.8, 1.3)),
+            foot=foot,
+            height=height,
+            pose=pose or str(rng.choice(POSES)),
+            facing=int(rng.choice([-1, 1, 1, -1, 0]))
+            if arm == "down"
+            else int(rng.choice([-1, 1])),
+            walk_phase=float(rng.uniform(0, 2 * np.pi)),
+            arm=arm,
+            shirt=CLOTHES[idx[0]],
+            trousers=CLOTHES[idx[1]],
+            skin=SKIN[rng.integers(len(SKIN))],
+            hat=rng.choice([None, None, "cap", "conical", "hood"]),
+            build=float(rng.uniform(0.8, 1.3)),
         )
 
     def _skeleton(self) -> dict[str, tuple[float, float]]:
         if self.pose == "walking":
             s = np.sin(self.walk_phase)
-            return {"hip": (0, .50), "knee_a": (.09 * s, .27), "foot_a": (.16 * s, .02),
-                    "knee_b": (-.05 * s, .27), "foot_b": (-.16 * s, .02),
-                    "shoulder": (.02, .80), "head": (.03, .92)}
+            return {
+                "hip": (0, 0.50),
+                "knee_a": (0.09 * s, 0.27),
+                "foot_a": (0.16 * s, 0.02),
+                "knee_b": (-0.05 * s, 0.27),
+                "foot_b": (-0.16 * s, 0.02),
+                "shoulder": (0.02, 0.80),
+                "head": (0.03, 0.92),
+            }
         return _SKELETONS[self.pose]
 
     def _to_px(self, p: tuple[float, float]) -> Point:
@@ -95,10 +148,14 @@ class Person:
             canvas.line(foot, (foot[0] + shoe_dx, foot[1]), leg_w * 0.8, (30, 30, 30), owner)
         half = (0.11 if self.facing == 0 else 0.07) * h * self.build
         hip, sh = px["hip"], px["shoulder"]
-        torso = np.array([
-            (hip[0] - half * 0.9, hip[1] + 0.03 * h), (hip[0] + half * 0.9, hip[1] + 0.03 * h),
-            (sh[0] + half, sh[1]), (sh[0] - half, sh[1]),
-        ])
+        torso = np.array(
+            [
+                (hip[0] - half * 0.9, hip[1] + 0.03 * h),
+                (hip[0] + half * 0.9, hip[1] + 0.03 * h),
+                (sh[0] + half, sh[1]),
+                (sh[0] - half, sh[1]),
+            ]
+        )
         canvas.polygon(torso, self.shirt, owner)
         # Arms: the far one down, the leading one per ``arm``.
         arm_w = max(1.0, 0.05 * h * self.build)
@@ -116,30 +173,65 @@ class Person:
         canvas.circle(head, r, self.skin, owner)
         hair = (25, 25, 30)
         if self.facing:
-            canvas.ellipse((head[0] - 0.3 * r * self.facing, head[1] - 0.2 * r), (r * 0.85, r * 0.8),
-                           0, hair, owner)
+            canvas.ellipse(
+                (head[0] - 0.3 * r * self.facing, head[1] - 0.2 * r),
+                (r * 0.85, r * 0.8),
+                0,
+                hair,
+                owner,
+            )
         else:
             canvas.ellipse((head[0], head[1] - 0.45 * r), (r, r * 0.6), 0, hair, owner)
         if self.hat == "cap":
-            canvas.ellipse((head[0], head[1] - 0.5 * r), (r * 1.05, r * 0.6), 0, self.shirt, owner,
-                           start=180, end=360)
-            canvas.line((head[0], head[1] - 0.45 * r),
-                        (head[0] + 1.5 * r * (self.facing or 0.3), head[1] - 0.45 * r),
-                        max(1, 0.25 * r), self.shirt, owner)
+            canvas.ellipse(
+                (head[0], head[1] - 0.5 * r),
+                (r * 1.05, r * 0.6),
+                0,
+                self.shirt,
+                owner,
+                start=180,
+                end=360,
+            )
+            canvas.line(
+                (head[0], head[1] - 0.45 * r),
+                (head[0] + 1.5 * r * (self.facing or 0.3), head[1] - 0.45 * r),
+                max(1, 0.25 * r),
+                self.shirt,
+                owner,
+            )
         elif self.hat == "conical":  # 斗笠
-            canvas.polygon(np.array([(head[0] - 2.0 * r, head[1] - 0.3 * r),
-                                     (head[0] + 2.0 * r, head[1] - 0.3 * r),
-                                     (head[0], head[1] - 1.6 * r)]), (110, 170, 200), owner)
+            canvas.polygon(
+                np.array(
+                    [
+                        (head[0] - 2.0 * r, head[1] - 0.3 * r),
+                        (head[0] + 2.0 * r, head[1] - 0.3 * r),
+                        (head[0], head[1] - 1.6 * r),
+                    ]
+                ),
+                (110, 170, 200),
+                owner,
+            )
         elif self.hat == "hood":
-            canvas.ellipse((head[0], head[1] - 0.1 * r), (r * 1.15, r * 1.15), 0, self.shirt, owner,
-                           start=160, end=380)
+            canvas.ellipse(
+                (head[0], head[1] - 0.1 * r),
+                (r * 1.15, r * 1.15),
+                0,
+                self.shirt,
+                owner,
+                start=160,
+                end=380,
+            )
 
 
 def draw_stool(canvas: Canvas, person: Person) -> None:
     """A small folding stool under a sitting person (scenery, not labelled)."""
     h = person.height
-    hip = person._to_px((-.04, .25))
+    hip = person._to_px((-0.04, 0.25))
     colour = (40, 40, 120)
-    canvas.line((hip[0] - 0.08 * h, hip[1]), (hip[0] + 0.08 * h, hip[1]), max(1, .03 * h), colour)
-    canvas.line((hip[0] - 0.07 * h, hip[1]), (hip[0] + 0.07 * h, person.foot[1]), max(1, .015 * h), colour)
-    canvas.line((hip[0] + 0.07 * h, hip[1]), (hip[0] - 0.07 * h, person.foot[1]), max(1, .015 * h), colour)
+    canvas.line((hip[0] - 0.08 * h, hip[1]), (hip[0] + 0.08 * h, hip[1]), max(1, 0.03 * h), colour)
+    canvas.line(
+        (hip[0] - 0.07 * h, hip[1]), (hip[0] + 0.07 * h, person.foot[1]), max(1, 0.015 * h), colour
+    )
+    canvas.line(
+        (hip[0] + 0.07 * h, hip[1]), (hip[0] - 0.07 * h, person.foot[1]), max(1, 0.015 * h), colour
+    )

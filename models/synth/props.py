@@ -20,13 +20,21 @@ def draw_bicycle(canvas: Canvas, person: Person) -> None:
         canvas.ellipse(c, (r, r), 0, colour, thickness=max(1, 0.015 * h))
     seat = (x - 0.05 * h * d, y - 0.5 * h)
     bar = (x + 0.22 * h * d, y - 0.55 * h)
-    for a, b in ((back, seat), (seat, (x, y - r)), ((x, y - r), back), ((x, y - r), bar),
-                 (bar, front), (seat, bar)):
+    for a, b in (
+        (back, seat),
+        (seat, (x, y - r)),
+        ((x, y - r), back),
+        ((x, y - r), bar),
+        (bar, front),
+        (seat, bar),
+    ):
         canvas.line(a, b, max(1, 0.02 * h), colour)
 
 
 def draw_umbrella(canvas: Canvas, rng: np.random.Generator, hand: Point, height: float) -> None:
-    colour = [(40, 40, 200), (200, 80, 20), (30, 30, 30), (180, 180, 60), (150, 60, 160)][rng.integers(5)]
+    colour = [(40, 40, 200), (200, 80, 20), (30, 30, 30), (180, 180, 60), (150, 60, 160)][
+        rng.integers(5)
+    ]
     top = (hand[0], hand[1] - 0.35 * height)
     canvas.line(hand, top, max(1, 0.015 * height), (60, 60, 60))
     r = 0.38 * height
@@ -51,9 +59,17 @@ def draw_hand_pole(canvas: Canvas, rng: np.random.Generator, person: Person) -> 
     top = (hand[0] - (foot[0] - hand[0]) * 0.3, hand[1] - 0.1 * h)
     canvas.line(top, foot, max(1, 0.02 * h), colour)
     if kind == "broom":
-        canvas.polygon(np.array([(foot[0] - 0.08 * h, foot[1]), (foot[0] + 0.08 * h, foot[1]),
-                                 (foot[0] + 0.02 * h, foot[1] - 0.15 * h),
-                                 (foot[0] - 0.02 * h, foot[1] - 0.15 * h)]), (60, 130, 170))
+        canvas.polygon(
+            np.array(
+                [
+                    (foot[0] - 0.08 * h, foot[1]),
+                    (foot[0] + 0.08 * h, foot[1]),
+                    (foot[0] + 0.02 * h, foot[1] - 0.15 * h),
+                    (foot[0] - 0.02 * h, foot[1] - 0.15 * h),
+                ]
+            ),
+            (60, 130, 170),
+        )
     elif kind == "spade":
         canvas.ellipse(foot, (0.04 * h, 0.07 * h), 0, (120, 120, 120))
 
@@ -87,7 +103,9 @@ def draw_debris(canvas: Canvas, rng: np.random.Generator, at: Point, size: float
     angles = np.sort(rng.uniform(0, 2 * np.pi, n))
     radii = size * rng.uniform(0.5, 1.0, n)
     pts = np.stack([at[0] + radii * np.cos(angles), at[1] + radii * np.sin(angles) * 0.4], axis=1)
-    canvas.polygon(pts, [(200, 200, 200), (40, 80, 140), (30, 30, 30), (120, 170, 200)][rng.integers(4)])
+    canvas.polygon(
+        pts, [(200, 200, 200), (40, 80, 140), (30, 30, 30), (120, 170, 200)][rng.integers(4)]
+    )
 
 
 def draw_railing(canvas: Canvas, rng: np.random.Generator, shore: np.ndarray, metres_px) -> None:

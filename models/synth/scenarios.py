@@ -47,8 +47,9 @@ MAX_PASS_S = 11.0  # passers-by cross the frame faster than this
 
 
 # --- framing and light ------------------------------------------------------------------------
-def _view(rng: np.random.Generator, width: int, height: int,
-          shore: tuple[float, float] = (0.52, 0.62)) -> CameraView:
+def _view(
+    rng: np.random.Generator, width: int, height: int, shore: tuple[float, float] = (0.52, 0.62)
+) -> CameraView:
     """A legible checkpoint framing: sky and far bank on top, the river, the near bank below.
 
     People at the waterline are about 0.16 of the frame tall, about 0.3 near the bottom.
@@ -57,19 +58,30 @@ def _view(rng: np.random.Generator, width: int, height: int,
     slope = rng.uniform(-0.06, 0.06) * height / width
     mid = rng.uniform(*shore) * height
     return CameraView(
-        width=width, height=height, horizon_y=horizon, height_m=float(rng.uniform(4.0, 5.5)),
+        width=width,
+        height=height,
+        horizon_y=horizon,
+        height_m=float(rng.uniform(4.0, 5.5)),
         far_shore_y=horizon + rng.uniform(0.07, 0.13) * height,
-        shore_a=mid - slope * width / 2, shore_b=slope, shore_c=rng.uniform(0, 0.015) * height,
-        shore_phase=rng.uniform(0, 2 * np.pi))
+        shore_a=mid - slope * width / 2,
+        shore_b=slope,
+        shore_c=rng.uniform(0, 0.015) * height,
+        shore_phase=rng.uniform(0, 2 * np.pi),
+    )
 
 
 def _conditions(rng: np.random.Generator, light: str) -> Conditions:
     """Fixed for a clip; little sensor noise by day (noise is what H.264 spends its bits on)."""
     return Conditions(
-        light=light, fog=0.0, rain=0.0, blur=float(rng.uniform(0.4, 0.8)),
-        noise=2.5 if light in ("night", "infrared") else 1.0, jpeg_quality=0,
+        light=light,
+        fog=0.0,
+        rain=0.0,
+        blur=float(rng.uniform(0.4, 0.8)),
+        noise=2.5 if light in ("night", "infrared") else 1.0,
+        jpeg_quality=0,
         gain=0.8 if light == "night" else float(rng.uniform(0.95, 1.05)),
-        grey_weights=tuple(float(w) for w in rng.dirichlet([4, 4, 4])))
+        grey_weights=tuple(float(w) for w in rng.dirichlet([4, 4, 4])),
+    )
 
 
 def _daylight(rng: np.random.Generator) -> Conditions:
@@ -113,20 +125,28 @@ class StandRod:
     bob_phase: float = 0.0
 
     def _lying(self) -> Point:
-        return (self.base[0] - self.rod.direction * 0.25 * self.rod.length,
-                self.base[1] + 0.3 * self.stand_height)
+        return (
+            self.base[0] - self.rod.direction * 0.25 * self.rod.length,
+            self.base[1] + 0.3 * self.stand_height,
+        )
 
     def rod_at(self, t: float) -> Rod | None:
         if not self.raise_s - 0.4 <= t < self.lower_s + RAISE_S + 0.4:
             return None
         lift = smoothstep(t, self.raise_s, self.raise_s + RAISE_S) - smoothstep(
-            t, self.lower_s, self.lower_s + RAISE_S)
+            t, self.lower_s, self.lower_s + RAISE_S
+        )
         bob = 0.0
         if lift >= 1:
             bob = 0.7 * math.sin(2 * math.pi * 0.25 * t + self.bob_phase) + 0.3 * math.sin(
-                2 * math.pi * 0.9 * t + 2 * self.bob_phase)
-        return replace(self.rod, butt=lerp(self._lying(), self.rod.butt, lift),
-                       angle=self.rod.angle * lift + bob, bend=self.rod.bend * lift)
+                2 * math.pi * 0.9 * t + 2 * self.bob_phase
+            )
+        return replace(
+            self.rod,
+            butt=lerp(self._lying(), self.rod.butt, lift),
+            angle=self.rod.angle * lift + bob,
+            bend=self.rod.bend * lift,
+        )
 
     def fishing(self, t: float) -> bool:
         return self.raise_s + RAISE_S <= t < self.lower_s
@@ -141,31 +161,55 @@ class StandRod:
             if rod is None:
                 return
             fishing = self.fishing(t)
-            rod.draw(canvas, canvas.new_object(ROD, track_id=self.track_id),
-                     self.line_end if fishing else None)
+            rod.draw(
+                canvas,
+                canvas.new_object(ROD, track_id=self.track_id),
+                self.line_end if fishing else None,
+            )
             if self.glow and fishing:
                 canvas.circle(rod.tip(), max(1.5, rod.thickness), (150, 255, 190))
 
         stage.add(self.base[1], draw)
 
 
-def _stand_rod(rng: np.random.Generator, view: CameraView, base: Point, direction: int,
-               angle: float, track_id: int, planted_s: float, raise_s: float,
-               lower_s: float = math.inf, glow: bool = False) -> StandRod:
+def _stand_rod(
+    rng: np.random.Generator,
+    view: CameraView,
+    base: Point,
+    direction: int,
+    angle: float,
+    track_id: int,
+    planted_s: float,
+    raise_s: float,
+    lower_s: float = math.inf,
+    glow: bool = False,
+) -> StandRod:
     """A rod of a realistic length resting on a stand at ``base``, its line in the water."""
     person_h = view.pixels_per_metre(base[1]) * PERSON_HEIGHT_M
     stand_h = 0.3 * person_h * rng.uniform(0.8, 1.2)
     length = person_h * rng.uniform(1.8, 2.6)
     a = math.radians(angle)
     rest = (base[0], base[1] - stand_h)
-    butt = (rest[0] - 0.15 * length * direction * math.cos(a),
-            rest[1] + 0.15 * length * math.sin(a))
+    butt = (
+        rest[0] - 0.15 * length * direction * math.cos(a),
+        rest[1] + 0.15 * length * math.sin(a),
+    )
     rod = replace(Rod.random(rng, butt, person_h, direction, angle), length=length)
     tip = rod.tip()
     x = tip[0] + direction * 0.08 * length
     line_end = (x, min(tip[1] + 0.6 * length, float(view.shore_y(x)) - 2))
-    return StandRod(rod, base, stand_h, track_id, planted_s, raise_s, line_end, lower_s, glow,
-                    float(rng.uniform(0, 2 * np.pi)))
+    return StandRod(
+        rod,
+        base,
+        stand_h,
+        track_id,
+        planted_s,
+        raise_s,
+        line_end,
+        lower_s,
+        glow,
+        float(rng.uniform(0, 2 * np.pi)),
+    )
 
 
 @dataclass(frozen=True)
@@ -215,11 +259,16 @@ class CastNet:
                 self._stage_cast(t, throw, person.foot[1], hand, person.height, stage)
                 return
         if 0 < hand[0] < self.thrower.view.width:
-            stage.add(person.foot[1] + 0.2, lambda c: c.ellipse(
-                hand, (0.07 * person.height, 0.05 * person.height), 0, (90, 100, 100)))
+            stage.add(
+                person.foot[1] + 0.2,
+                lambda c: c.ellipse(
+                    hand, (0.07 * person.height, 0.05 * person.height), 0, (90, 100, 100)
+                ),
+            )
 
-    def _stage_cast(self, t: float, throw: Throw, foot_y: float, hand: Point, height: float,
-                    stage: Stage) -> None:
+    def _stage_cast(
+        self, t: float, throw: Throw, foot_y: float, hand: Point, height: float, stage: Stage
+    ) -> None:
         rng = np.random.default_rng(self.look_seed)
         if t < throw.landed_s:  # opening in the air along an arc
             f = (t - throw.release_s) / throw.FLIGHT
@@ -234,8 +283,12 @@ class CastNet:
             centre = lerp(throw.landing, (x, shore), f)
             radius, in_air, depth = self.radius * (1 - 0.7 * f), False, centre[1]
             stage.add(foot_y + 0.1, lambda c: c.line(hand, centre, 0.8, (200, 200, 200), 0, 0.6))
-        stage.add(depth, lambda c: draw_cast_net(c, c.new_object(NET, track_id=self.track_id), rng,
-                                                 centre, radius, in_air))
+        stage.add(
+            depth,
+            lambda c: draw_cast_net(
+                c, c.new_object(NET, track_id=self.track_id), rng, centre, radius, in_air
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -263,8 +316,11 @@ class DriftingBoat:
     def speed(self, t: float) -> float:
         """Pixels per second along x while under way (for the wake)."""
         u = (t - self.enter_s) / (self.stop_s - self.enter_s)
-        return 0.0 if not 0 <= u < 1 else 2 * abs(self.stop_x - self.start_x) * (1 - u) / (
-            self.stop_s - self.enter_s)
+        return (
+            0.0
+            if not 0 <= u < 1
+            else 2 * abs(self.stop_x - self.start_x) * (1 - u) / (self.stop_s - self.enter_s)
+        )
 
     def hull_span(self, t: float) -> tuple[float, float]:
         half = self.boat.length / 2 * self.boat.foreshortening
@@ -274,8 +330,13 @@ class DriftingBoat:
     def stage(self, t: float, stage: Stage) -> None:
         boat = replace(self.boat, waterline=self.position(t))
         posture = posture_at(self.crew_postures, t)
-        crew = replace(self.crew, foot=boat.deck_points(1)[0], pose=posture.pose, arm=posture.arm,
-                       facing=boat.heading if posture.facing is None else posture.facing)
+        crew = replace(
+            self.crew,
+            foot=boat.deck_points(1)[0],
+            pose=posture.pose,
+            arm=posture.arm,
+            facing=boat.heading if posture.facing is None else posture.facing,
+        )
         speed = self.speed(t)
         y = boat.waterline[1]
 
@@ -283,8 +344,14 @@ class DriftingBoat:
             stern = boat.waterline[0] - boat.heading * boat.length / 2 * boat.foreshortening
             back = stern - boat.heading * min(speed * 1.5, boat.length)
             for dy in (-0.04, 0.06):
-                canvas.line((stern, y), (back, y + dy * boat.length), max(1, 0.02 * boat.length),
-                            (225, 225, 225), 0, alpha=min(0.5, speed / self.metre_px / 4))
+                canvas.line(
+                    (stern, y),
+                    (back, y + dy * boat.length),
+                    max(1, 0.02 * boat.length),
+                    (225, 225, 225),
+                    0,
+                    alpha=min(0.5, speed / self.metre_px / 4),
+                )
 
         if speed > 0.2 * self.metre_px:
             stage.add(y - 0.1, wake)
@@ -335,12 +402,14 @@ def _bicycle(canvas: Canvas, person: Person, t: float) -> None:
 def _umbrella(seed: int) -> Callable[[Canvas, Person, float], None]:
     def draw(canvas: Canvas, person: Person, t: float) -> None:
         props.draw_umbrella(canvas, np.random.default_rng(seed), person.hand(), person.height)
+
     return draw
 
 
 def _hand_pole(seed: int) -> Callable[[Canvas, Person, float], None]:
     def draw(canvas: Canvas, person: Person, t: float) -> None:
         props.draw_hand_pole(canvas, np.random.default_rng(seed), person)
+
     return draw
 
 
@@ -355,19 +424,28 @@ def _pole_seed(rng: np.random.Generator, kinds: Sequence[str]) -> int:
 
 def _rod_bag(until: float) -> Callable[[Canvas, Person, float], None]:
     """A rod bag slung across the back, until it is put down."""
+
     def draw(canvas: Canvas, person: Person, t: float) -> None:
         if t < until:
             x, y = person.foot
             h, d = person.height, person.facing or 1
-            canvas.line((x - d * 0.12 * h, y - 0.82 * h), (x + d * 0.1 * h, y - 0.3 * h),
-                        max(1, 0.06 * h), (35, 45, 40))
+            canvas.line(
+                (x - d * 0.12 * h, y - 0.82 * h),
+                (x + d * 0.1 * h, y - 0.3 * h),
+                max(1, 0.06 * h),
+                (35, 45, 40),
+            )
+
     return draw
 
 
 def _lying_bag(view: CameraView, at: Point, since: float) -> Prop:
     h = view.pixels_per_metre(at[1]) * PERSON_HEIGHT_M
-    return Prop(at[1], lambda c: c.line(at, (at[0] + 0.6 * h, at[1] - 0.03 * h), max(1, 0.06 * h),
-                                        (35, 45, 40)), since=since)
+    return Prop(
+        at[1],
+        lambda c: c.line(at, (at[0] + 0.6 * h, at[1] - 0.03 * h), max(1, 0.06 * h), (35, 45, 40)),
+        since=since,
+    )
 
 
 # --- scenarios ----------------------------------------------------------------------------------
@@ -380,8 +458,11 @@ def angler_arrives(rng: np.random.Generator, width: int, height: int) -> Clip:
     metre = view.pixels_per_metre(_bank(view, x0, 0.03)[1])
     spacing = metre * rng.uniform(0.6, 0.9)
     angles = np.sort(rng.uniform(22, 55, n_rods))[::-1]
-    route = Route(view, float(rng.uniform(0.5, 2.0)), (_outside(view, side),
-                                                       _bank(view, x0, rng.uniform(0.12, 0.2))[1]))
+    route = Route(
+        view,
+        float(rng.uniform(0.5, 2.0)),
+        (_outside(view, side), _bank(view, x0, rng.uniform(0.12, 0.2))[1]),
+    )
     postures: list[tuple[float, Posture]] = [(0.0, Posture("standing", "carry"))]
     rods: list[StandRod] = []
     for k in range(n_rods):
@@ -390,8 +471,11 @@ def angler_arrives(rng: np.random.Generator, width: int, height: int) -> Clip:
         route.walk_to((base[0] - d * 0.45 * m, base[1] + 0.25 * m))
         t = route.t
         postures.append((t, Posture("crouching", "forward", d)))
-        rods.append(_stand_rod(rng, view, base, d, float(angles[k]), next(ids), planted_s=t + 0.4,
-                               raise_s=t + 1.2))
+        rods.append(
+            _stand_rod(
+                rng, view, base, d, float(angles[k]), next(ids), planted_s=t + 0.4, raise_s=t + 1.2
+            )
+        )
         route.wait(1.2 + RAISE_S + 0.4)
     first_down = rods[0].planted_s - 0.4
     bag_at = _bank(view, x0 - d * 1.8 * metre, 0.07)
@@ -399,16 +483,32 @@ def angler_arrives(rng: np.random.Generator, width: int, height: int) -> Clip:
     route.walk_to(stool)
     t_sit = route.t
     postures.append((t_sit, Posture("sitting", "down", d)))
-    angler = Figure(_look(rng), route.trajectory(), next(ids), view, postures,
-                    under=(_stool,), over=(_rod_bag(first_down),))
+    angler = Figure(
+        _look(rng),
+        route.trajectory(),
+        next(ids),
+        view,
+        postures,
+        under=(_stool,),
+        over=(_rod_bag(first_down),),
+    )
     start = rods[0].raise_s + RAISE_S
     return Clip(
         description=f"An angler walks in, sets up {n_rods} rods on stands one by one and fishes "
-                    f"sitting on a stool from {t_sit:.1f} s.",
-        duration_s=40.0, view=view, conditions=cond,
+        f"sitting on a stool from {t_sit:.1f} s.",
+        duration_s=40.0,
+        view=view,
+        conditions=cond,
         actors=[angler, *rods, _lying_bag(view, bag_at, first_down)],
-        events=[Event("angling", start, math.inf,
-                      f"first of {n_rods} rods raised on its stand with the angler beside it")])
+        events=[
+            Event(
+                "angling",
+                start,
+                math.inf,
+                f"first of {n_rods} rods raised on its stand with the angler beside it",
+            )
+        ],
+    )
 
 
 def net_cast(rng: np.random.Generator, width: int, height: int) -> Clip:
@@ -417,8 +517,9 @@ def net_cast(rng: np.random.Generator, width: int, height: int) -> Clip:
     d, side = int(rng.choice([-1, 1])), int(rng.choice([-1, 1]))
     spot = _bank(view, width * (0.5 - d * rng.uniform(0.1, 0.2)), 0.025)
     h = view.pixels_per_metre(spot[1]) * PERSON_HEIGHT_M
-    route = Route(view, float(rng.uniform(0.5, 1.5)),
-                  (_outside(view, side), spot[1] + 0.1 * height))
+    route = Route(
+        view, float(rng.uniform(0.5, 1.5)), (_outside(view, side), spot[1] + 0.1 * height)
+    )
     route.walk_to(spot)
     far = view.far_shore_y
     throws = []
@@ -430,22 +531,35 @@ def net_cast(rng: np.random.Generator, width: int, height: int) -> Clip:
         start = throws[-1].end_s + float(rng.uniform(2.5, 4.0))
     postures = [(0.0, Posture("standing", "carry"))]
     for throw in throws:
-        postures += [(throw.start_s, Posture("standing", "up", d)),
-                     (throw.landed_s, Posture("standing", "forward", d)),
-                     (throw.end_s, Posture("standing", "carry", d))]
+        postures += [
+            (throw.start_s, Posture("standing", "up", d)),
+            (throw.landed_s, Posture("standing", "forward", d)),
+            (throw.end_s, Posture("standing", "carry", d)),
+        ]
     route.wait(throws[-1].end_s + 1.5 - route.t)
     route.walk_to((_outside(view, -side), spot[1] + 0.15 * height))
     thrower = Figure(_look(rng), route.trajectory(), next(ids), view, postures)
     radius = view.pixels_per_metre(throws[0].landing[1]) * rng.uniform(1.4, 2.0)
-    net = CastNet(thrower, throws, radius, next(ids), int(rng.integers(1 << 31)),
-                  shore_offset=0.01 * height)
+    net = CastNet(
+        thrower, throws, radius, next(ids), int(rng.integers(1 << 31)), shore_offset=0.01 * height
+    )
     times = ", ".join(f"{t.release_s:.1f}-{t.end_s:.1f} s" for t in throws)
     return Clip(
         description="A person walks to the shore and throws a cast net twice; each time it opens "
-                    "in the air, lies on the water and is pulled back to the bank.",
-        duration_s=38.0, view=view, conditions=cond, actors=[thrower, net],
-        events=[Event("net_fishing", throws[0].release_s, throws[-1].end_s,
-                      f"two throws ({times}), gap under 8 s so one event")])
+        "in the air, lies on the water and is pulled back to the bank.",
+        duration_s=38.0,
+        view=view,
+        conditions=cond,
+        actors=[thrower, net],
+        events=[
+            Event(
+                "net_fishing",
+                throws[0].release_s,
+                throws[-1].end_s,
+                f"two throws ({times}), gap under 8 s so one event",
+            )
+        ],
+    )
 
 
 def boat_intrusion(rng: np.random.Generator, width: int, height: int) -> Clip:
@@ -457,39 +571,74 @@ def boat_intrusion(rng: np.random.Generator, width: int, height: int) -> Clip:
     y = view.far_shore_y + rng.uniform(0.55, 0.7) * (mid_shore - view.far_shore_y)
     metre = view.pixels_per_metre(y)
     kind = str(rng.choice(BOAT_KINDS))
-    boat = replace(Boat.random(rng, (0.0, y), metre, kind), heading=d,
-                   length=metre * rng.uniform(5.0, 7.5),
-                   foreshortening=float(rng.uniform(0.85, 1.0)))
+    boat = replace(
+        Boat.random(rng, (0.0, y), metre, kind),
+        heading=d,
+        length=metre * rng.uniform(5.0, 7.5),
+        foreshortening=float(rng.uniform(0.85, 1.0)),
+    )
     half = boat.length / 2 * boat.foreshortening
     start_x = width / 2 - d * (width / 2 + half + 4)
     stop_x = width * (0.5 + d * rng.uniform(-0.08, 0.12))
     enter = float(rng.uniform(0.5, 2.0))
     stop = enter + 2 * abs(stop_x - start_x) / (metre * rng.uniform(2.5, 3.5))
     crew = replace(_look(rng), height=metre * PERSON_HEIGHT_M)
-    postures = [(0.0, Posture("standing", "down", None)),
-                (stop + 4, Posture("crouching", "forward", d)),
-                (stop + 12, Posture("standing", "forward", 0)),
-                (stop + 17, Posture("standing", "down", -d))]
-    actor = DriftingBoat(boat, crew, enter, stop, start_x, stop_x, (next(ids), next(ids)), postures,
-                         metre)
-    inside = next(t for t in np.arange(enter, stop, 0.02)
-                  if 0 <= actor.hull_span(t)[0] and actor.hull_span(t)[1] <= width)
+    postures = [
+        (0.0, Posture("standing", "down", None)),
+        (stop + 4, Posture("crouching", "forward", d)),
+        (stop + 12, Posture("standing", "forward", 0)),
+        (stop + 17, Posture("standing", "down", -d)),
+    ]
+    actor = DriftingBoat(
+        boat, crew, enter, stop, start_x, stop_x, (next(ids), next(ids)), postures, metre
+    )
+    inside = next(
+        t
+        for t in np.arange(enter, stop, 0.02)
+        if 0 <= actor.hull_span(t)[0] and actor.hull_span(t)[1] <= width
+    )
     return Clip(
         description=f"A {kind.replace('_', ' ')} with one person on board comes in from the "
-                    f"{'left' if d > 0 else 'right'}, stops mid-river at {stop:.1f} s and drifts.",
-        duration_s=40.0, view=view, conditions=cond, actors=[actor],
-        events=[Event("boat_intrusion", float(inside), math.inf,
-                      "boat wholly in view on the water; it stays to the end")])
+        f"{'left' if d > 0 else 'right'}, stops mid-river at {stop:.1f} s and drifts.",
+        duration_s=40.0,
+        view=view,
+        conditions=cond,
+        actors=[actor],
+        events=[
+            Event(
+                "boat_intrusion",
+                float(inside),
+                math.inf,
+                "boat wholly in view on the water; it stays to the end",
+            )
+        ],
+    )
 
 
-def _walker(rng: np.random.Generator, view: CameraView, track_id: int, since: float, row: float,
-            side: int, speed_mps: float = 1.4, arm: str = "down", under: Sequence = (),
-            over: Sequence = ()) -> Figure:
+def _walker(
+    rng: np.random.Generator,
+    view: CameraView,
+    track_id: int,
+    since: float,
+    row: float,
+    side: int,
+    speed_mps: float = 1.4,
+    arm: str = "down",
+    under: Sequence = (),
+    over: Sequence = (),
+) -> Figure:
     """A person crossing the bank along row ``row`` from ``side`` to the other side."""
     route = Route(view, since, (_outside(view, side), row))
     route.walk_to((_outside(view, -side), row), _crossing_speed(view, row, speed_mps))
-    return Figure(_look(rng), route.trajectory(), track_id, view, ((0.0, Posture("walking", arm)),),
-                  under=under, over=over)
+    return Figure(
+        _look(rng),
+        route.trajectory(),
+        track_id,
+        view,
+        ((0.0, Posture("walking", arm)),),
+        under=under,
+        over=over,
+    )
 
 
 def _walkway_rows(rng: np.random.Generator, view: CameraView, n: int) -> list[float]:
@@ -504,11 +653,18 @@ def _street_props(rng: np.random.Generator, view: CameraView) -> list[Prop]:
     rail_seed, lamp_seed = (int(s) for s in rng.integers(1 << 31, size=2))
     lamp = _bank(view, view.width * rng.uniform(0.15, 0.85), 0.04)
     return [
-        Prop(float(np.mean(shore[:, 1])) + 0.04 * view.height,
-             lambda c: props.draw_railing(c, np.random.default_rng(rail_seed), shore,
-                                          view.pixels_per_metre)),
-        Prop(lamp[1], lambda c: props.draw_lamp_post(c, np.random.default_rng(lamp_seed), lamp,
-                                                     view.pixels_per_metre(lamp[1]))),
+        Prop(
+            float(np.mean(shore[:, 1])) + 0.04 * view.height,
+            lambda c: props.draw_railing(
+                c, np.random.default_rng(rail_seed), shore, view.pixels_per_metre
+            ),
+        ),
+        Prop(
+            lamp[1],
+            lambda c: props.draw_lamp_post(
+                c, np.random.default_rng(lamp_seed), lamp, view.pixels_per_metre(lamp[1])
+            ),
+        ),
     ]
 
 
@@ -523,10 +679,27 @@ def passers_by(rng: np.random.Generator, width: int, height: int) -> Clip:
         *_street_props(rng, view),
         _walker(rng, view, next(ids), 0.5, rows[0], sides[0]),
         _walker(rng, view, next(ids), 5.0, rows[1], sides[1], speed_mps=4.0, under=(_bicycle,)),
-        _walker(rng, view, next(ids), 10.0, rows[2], sides[2], arm="up",
-                over=(_umbrella(int(rng.integers(1 << 31))),)),
-        _walker(rng, view, next(ids), 16.0, rows[3], sides[3], speed_mps=1.2, arm="carry",
-                over=(_hand_pole(pole),)),
+        _walker(
+            rng,
+            view,
+            next(ids),
+            10.0,
+            rows[2],
+            sides[2],
+            arm="up",
+            over=(_umbrella(int(rng.integers(1 << 31))),),
+        ),
+        _walker(
+            rng,
+            view,
+            next(ids),
+            16.0,
+            rows[3],
+            sides[3],
+            speed_mps=1.2,
+            arm="carry",
+            over=(_hand_pole(pole),),
+        ),
         _walker(rng, view, next(ids), 22.5, rows[4], sides[4]),
         _walker(rng, view, next(ids), 23.0, rows[4] + 0.03 * height, sides[4]),
         _walker(rng, view, next(ids), 29.0, rows[5], sides[5], speed_mps=1.5, arm="carry"),
@@ -537,13 +710,26 @@ def passers_by(rng: np.random.Generator, width: int, height: int) -> Clip:
         y0 = rng.uniform(0.2, 1.0) * top if top > 20 else rng.uniform(0.2, 0.4) * height
         since = 3 + 11 * k + float(rng.uniform(0, 4))
         end = (_outside(view, d), y0 + rng.normal(0, 0.03 * height))
-        actors.append(Bird((_outside(view, -d), y0), end, since, since + float(rng.uniform(5, 9)),
-                           0.02 * height * rng.uniform(0.8, 1.2), (40, 40, 45)))
+        actors.append(
+            Bird(
+                (_outside(view, -d), y0),
+                end,
+                since,
+                since + float(rng.uniform(5, 9)),
+                0.02 * height * rng.uniform(0.8, 1.2),
+                (40, 40, 45),
+            )
+        )
     return Clip(
         description="People pass along the embankment and leave: walkers, a cyclist, a person "
-                    "with an umbrella, one with a walking stick or carrying pole; birds fly over; "
-                    "a lamp post and a railing. No violation.",
-        duration_s=40.0, view=view, conditions=cond, actors=actors, events=[])
+        "with an umbrella, one with a walking stick or carrying pole; birds fly over; "
+        "a lamp post and a railing. No violation.",
+        duration_s=40.0,
+        view=view,
+        conditions=cond,
+        actors=actors,
+        events=[],
+    )
 
 
 def night_angler(rng: np.random.Generator, width: int, height: int) -> Clip:
@@ -563,8 +749,20 @@ def night_angler(rng: np.random.Generator, width: int, height: int) -> Clip:
         m = view.pixels_per_metre(base[1])
         route.walk_to((base[0] - d * 0.45 * m, base[1] + 0.25 * m))
         postures.append((route.t, Posture("crouching", "forward", d)))
-        rods.append(_stand_rod(rng, view, base, d, float(angle), next(ids), -10, -10,
-                               lower_s=route.t + 0.4, glow=cond.light == "night"))
+        rods.append(
+            _stand_rod(
+                rng,
+                view,
+                base,
+                d,
+                float(angle),
+                next(ids),
+                -10,
+                -10,
+                lower_s=route.t + 0.4,
+                glow=cond.light == "night",
+            )
+        )
         route.wait(0.4 + RAISE_S + 0.6)
     postures.append((route.t, Posture("standing", "carry", -d)))
     route.walk_to((_outside(view, -d), stool[1] + 0.12 * height))
@@ -572,11 +770,21 @@ def night_angler(rng: np.random.Generator, width: int, height: int) -> Clip:
     end = rods[-1].lower_s + RAISE_S
     return Clip(
         description=f"{'Night' if cond.light == 'night' else 'Infrared'}: an angler sits fishing "
-                    f"with two rods on stands, takes them in from {leave:.1f} s and leaves.",
-        duration_s=38.0, view=view, conditions=cond, actors=[angler, *rods],
-        events=[Event("angling", 0.0, end, "fishing from the start until the last rod is laid "
-                                           "down on the bank")],
-        glints_per_100px=5.0)
+        f"with two rods on stands, takes them in from {leave:.1f} s and leaves.",
+        duration_s=38.0,
+        view=view,
+        conditions=cond,
+        actors=[angler, *rods],
+        events=[
+            Event(
+                "angling",
+                0.0,
+                end,
+                "fishing from the start until the last rod is laid down on the bank",
+            )
+        ],
+        glints_per_100px=5.0,
+    )
 
 
 def camera_fault(rng: np.random.Generator, width: int, height: int) -> Clip:
@@ -593,16 +801,29 @@ def camera_fault(rng: np.random.Generator, width: int, height: int) -> Clip:
         *_street_props(rng, view),
         _walker(rng, view, next(ids), 0.5, rows[0], sides[0]),
         _walker(rng, view, next(ids), freeze - 4.0, rows[1], sides[1], speed_mps=1.2),
-        _walker(rng, view, next(ids), freeze_end + 1.0, rows[2], sides[2], speed_mps=4.0,
-                under=(_bicycle,)),
+        _walker(
+            rng,
+            view,
+            next(ids),
+            freeze_end + 1.0,
+            rows[2],
+            sides[2],
+            speed_mps=4.0,
+            under=(_bicycle,),
+        ),
     ]
     return Clip(
         description="A daylight embankment with passers-by; the picture goes black, comes back, "
-                    "then freezes (a person stuck mid-stride) and comes back.",
-        duration_s=40.0, view=view, conditions=cond, actors=actors,
-        events=[Event("camera_fault", blackout, blackout_end, "near-black frames", "blackout"),
-                Event("camera_fault", freeze, freeze_end, "the last good frame repeated",
-                      "freeze")])
+        "then freezes (a person stuck mid-stride) and comes back.",
+        duration_s=40.0,
+        view=view,
+        conditions=cond,
+        actors=actors,
+        events=[
+            Event("camera_fault", blackout, blackout_end, "near-black frames", "blackout"),
+            Event("camera_fault", freeze, freeze_end, "the last good frame repeated", "freeze"),
+        ],
+    )
 
 
 def loiterer(rng: np.random.Generator, width: int, height: int) -> Clip:
@@ -611,31 +832,50 @@ def loiterer(rng: np.random.Generator, width: int, height: int) -> Clip:
     side = int(rng.choice([-1, 1]))
     spot = _bank(view, width * rng.uniform(0.35, 0.65), 0.025)
     m = view.pixels_per_metre(spot[1])
-    route = Route(view, float(rng.uniform(0.5, 1.5)),
-                  (_outside(view, side), spot[1] + 0.15 * height))
+    route = Route(
+        view, float(rng.uniform(0.5, 1.5)), (_outside(view, side), spot[1] + 0.15 * height)
+    )
     route.walk_to(spot)
     arrive = route.t
     d = int(rng.choice([-1, 1]))
-    route.wait(11.0).walk_to((spot[0] + d * 1.5 * m, float(view.shore_y(spot[0] + d * 1.5 * m))
-                              + 0.025 * height), 0.8)
+    route.wait(11.0).walk_to(
+        (spot[0] + d * 1.5 * m, float(view.shore_y(spot[0] + d * 1.5 * m)) + 0.025 * height), 0.8
+    )
     leave = arrive + float(rng.uniform(24, 26))
     route.wait(leave - route.t).walk_to((_outside(view, -side), spot[1] + 0.2 * height))
-    postures = [(0.0, Posture()), (arrive, Posture("standing", "down", d)),
-                (arrive + 4.0, Posture("crouching", "forward", d)),
-                (arrive + 12.5, Posture("standing", "down", d)),
-                (arrive + 18.0, Posture("standing", "forward", -d))]
+    postures = [
+        (0.0, Posture()),
+        (arrive, Posture("standing", "down", d)),
+        (arrive + 4.0, Posture("crouching", "forward", d)),
+        (arrive + 12.5, Posture("standing", "down", d)),
+        (arrive + 18.0, Posture("standing", "forward", -d)),
+    ]
     person = Figure(_look(rng), route.trajectory(), next(ids), view, postures)
     return Clip(
         description="A person without any gear walks to the water's edge, stands, crouches and "
-                    "looks at the water for about 25 s, then walks away.",
-        duration_s=40.0, view=view, conditions=cond, actors=[person],
-        events=[Event("loitering", arrive, leave, "from arriving at the shore until walking off")])
+        "looks at the water for about 25 s, then walks away.",
+        duration_s=40.0,
+        view=view,
+        conditions=cond,
+        actors=[person],
+        events=[Event("loitering", arrive, leave, "from arriving at the shore until walking off")],
+    )
 
 
 # --- registry ---------------------------------------------------------------------------------
 Builder = Callable[[np.random.Generator, int, int], Clip]
-_BUILDERS: dict[str, Builder] = {f.__name__: f for f in (
-    angler_arrives, net_cast, boat_intrusion, passers_by, night_angler, camera_fault, loiterer)}
+_BUILDERS: dict[str, Builder] = {
+    f.__name__: f
+    for f in (
+        angler_arrives,
+        net_cast,
+        boat_intrusion,
+        passers_by,
+        night_angler,
+        camera_fault,
+        loiterer,
+    )
+}
 #: Scenario name -> what it shows.
 SCENARIOS: dict[str, str] = {name: (f.__doc__ or "").strip() for name, f in _BUILDERS.items()}
 
@@ -650,8 +890,16 @@ def build_clip(name: str, seed: int, width: int = 1280, height: int = 720) -> Cl
     return _BUILDERS[name](rng, width, height)
 
 
-def render_scenario(name: str, out_path: Path, seed: int, *, width: int = 1280, height: int = 720,
-                    fps: int = 25, duration_s: float | None = None) -> GroundTruth:
+def render_scenario(
+    name: str,
+    out_path: Path,
+    seed: int,
+    *,
+    width: int = 1280,
+    height: int = 720,
+    fps: int = 25,
+    duration_s: float | None = None,
+) -> GroundTruth:
     """Render scenario ``name`` to ``out_path`` (MP4) and its ground truth beside it (``.json``).
 
     ``duration_s`` cuts the scenario short or holds its final state longer; it never re-times it.

@@ -48,8 +48,9 @@ def _person_height(view: CameraView, foot_y: float, rng: np.random.Generator) ->
     return view.pixels_per_metre(foot_y) * PERSON_HEIGHT_M * float(rng.uniform(0.88, 1.1))
 
 
-def _line_end(view: CameraView, tip: tuple[float, float], rng: np.random.Generator,
-              length: float) -> tuple[float, float]:
+def _line_end(
+    view: CameraView, tip: tuple[float, float], rng: np.random.Generator, length: float
+) -> tuple[float, float]:
     x = tip[0] + rng.normal(0, 0.05) * length
     y = tip[1] + rng.uniform(0.2, 0.7) * length
     return x, min(y, float(view.shore_y(x)) - 2)
@@ -58,10 +59,18 @@ def _line_end(view: CameraView, tip: tuple[float, float], rng: np.random.Generat
 def _add_angler(layout: _Layout, view: CameraView, rng: np.random.Generator) -> tuple[float, float]:
     foot = view.random_bank_point(rng, depth=(0.0, 0.3))
     h = _person_height(view, foot[1], rng)
-    style = rng.choice(["holding", "stands", "stands_sitting", "crouch_holding"], p=[.35, .2, .3, .15])
-    pose = {"holding": "standing", "stands": "standing", "stands_sitting": "sitting",
-            "crouch_holding": "crouching"}[style]
-    arm = "forward" if style in ("holding", "crouch_holding") else str(rng.choice(["down", "carry"]))
+    style = rng.choice(
+        ["holding", "stands", "stands_sitting", "crouch_holding"], p=[0.35, 0.2, 0.3, 0.15]
+    )
+    pose = {
+        "holding": "standing",
+        "stands": "standing",
+        "stands_sitting": "sitting",
+        "crouch_holding": "crouching",
+    }[style]
+    arm = (
+        "forward" if style in ("holding", "crouch_holding") else str(rng.choice(["down", "carry"]))
+    )
     person = Person.random(rng, foot, h, pose=pose, arm=arm)
     direction = person.facing or int(rng.choice([-1, 1]))
 
@@ -74,8 +83,10 @@ def _add_angler(layout: _Layout, view: CameraView, rng: np.random.Generator) -> 
     if style in ("holding", "crouch_holding"):
         rod = Rod.random(rng, person.hand(), h, direction)
         # The rod is in front of the body when the angler faces the camera side, behind otherwise.
-        layout.add(foot[1] + (0.01 if rng.random() < 0.6 else -0.01),
-                   lambda c: rod.draw(c, c.new_object(ROD), _line_end(view, rod.tip(), rng, rod.length)))
+        layout.add(
+            foot[1] + (0.01 if rng.random() < 0.6 else -0.01),
+            lambda c: rod.draw(c, c.new_object(ROD), _line_end(view, rod.tip(), rng, rod.length)),
+        )
     else:
         count = int(rng.integers(1, 5))
         base_x = foot[0] + direction * rng.uniform(0.1, 0.5) * h
@@ -87,11 +98,17 @@ def _add_angler(layout: _Layout, view: CameraView, rng: np.random.Generator) -> 
             by = max(base_y, float(view.shore_y(bx)) + 1)
             stand_h = 0.3 * h * rng.uniform(0.7, 1.3)
             rod_dir = direction * (1 if rng.random() < 0.85 else -1)
-            rod = Rod.random(rng, (bx - rod_dir * 0.1 * h, by - stand_h * 0.6), h, rod_dir,
-                             angle=float(angles[k]))
+            rod = Rod.random(
+                rng,
+                (bx - rod_dir * 0.1 * h, by - stand_h * 0.6),
+                h,
+                rod_dir,
+                angle=float(angles[k]),
+            )
 
-            def draw_on_stand(c: Canvas, rod: Rod = rod, bx: float = bx, by: float = by,
-                              stand_h: float = stand_h) -> None:
+            def draw_on_stand(
+                c: Canvas, rod: Rod = rod, bx: float = bx, by: float = by, stand_h: float = stand_h
+            ) -> None:
                 draw_rod_stand(c, (bx, by), stand_h)
                 rod.draw(c, c.new_object(ROD), _line_end(view, rod.tip(), rng, rod.length))
 
@@ -99,9 +116,14 @@ def _add_angler(layout: _Layout, view: CameraView, rng: np.random.Generator) -> 
     return foot
 
 
-def _add_net(layout: _Layout, view: CameraView, rng: np.random.Generator, water_colour,
-             near: tuple[float, float] | None) -> None:
-    kind = rng.choice(["cast_air", "cast_water", "gill", "cage"], p=[.3, .25, .25, .2])
+def _add_net(
+    layout: _Layout,
+    view: CameraView,
+    rng: np.random.Generator,
+    water_colour,
+    near: tuple[float, float] | None,
+) -> None:
+    kind = rng.choice(["cast_air", "cast_water", "gill", "cage"], p=[0.3, 0.25, 0.25, 0.2])
     if kind == "cast_air" and near is not None:
         h = _person_height(view, near[1], rng)
         thrower = Person.random(rng, near, h, pose="standing", arm="up")
@@ -109,7 +131,9 @@ def _add_net(layout: _Layout, view: CameraView, rng: np.random.Generator, water_
         d = thrower.facing or 1
         centre = (near[0] + d * rng.uniform(0.5, 1.3) * h, near[1] - rng.uniform(0.6, 1.3) * h)
         radius = h * rng.uniform(0.35, 0.75)
-        layout.add(near[1] - 0.5, lambda c: draw_cast_net(c, c.new_object(NET), rng, centre, radius, True))
+        layout.add(
+            near[1] - 0.5, lambda c: draw_cast_net(c, c.new_object(NET), rng, centre, radius, True)
+        )
         return
     at = view.random_water_point(rng, band=(0.25, 0.95))
     scale = view.pixels_per_metre(at[1])
@@ -125,7 +149,9 @@ def _add_net(layout: _Layout, view: CameraView, rng: np.random.Generator, water_
         y = float(view.shore_y(x)) - rng.uniform(0.01, 0.06) * view.height
         s = view.pixels_per_metre(y)
         length = s * rng.uniform(3, 10)
-        layout.add(y, lambda c: draw_cage_trap(c, c.new_object(NET), rng, (x, y), length, s, water_colour))
+        layout.add(
+            y, lambda c: draw_cage_trap(c, c.new_object(NET), rng, (x, y), length, s, water_colour)
+        )
 
 
 def _add_boat(layout: _Layout, view: CameraView, rng: np.random.Generator) -> None:
@@ -136,20 +162,32 @@ def _add_boat(layout: _Layout, view: CameraView, rng: np.random.Generator) -> No
         for foot in boat.deck_points(int(rng.integers(1, 3))):
             h = _person_height(view, at[1], rng)
             pose = "sitting" if rng.random() < 0.4 else "standing"
-            person = Person.random(rng, foot, h, pose=pose, arm=str(rng.choice(["down", "forward"])))
+            person = Person.random(
+                rng, foot, h, pose=pose, arm=str(rng.choice(["down", "forward"]))
+            )
             layout.add(at[1] + 0.1, lambda c, p=person: p.draw(c, c.new_object(PERSON)))
             if person.arm == "forward" and rng.random() < 0.5:
                 rod = Rod.random(rng, person.hand(), h, person.facing or 1)
-                layout.add(at[1] + 0.2, lambda c, r=rod: r.draw(c, c.new_object(ROD),
-                                                                _line_end(view, r.tip(), rng, r.length)))
+                layout.add(
+                    at[1] + 0.2,
+                    lambda c, r=rod: r.draw(
+                        c, c.new_object(ROD), _line_end(view, r.tip(), rng, r.length)
+                    ),
+                )
 
 
 def _add_passer_by(layout: _Layout, view: CameraView, rng: np.random.Generator) -> None:
     foot = view.random_bank_point(rng, depth=(0.0, 0.9), x_range=(-0.05, 1.05))
     h = _person_height(view, foot[1], rng)
-    kind = rng.choice(["walker", "cyclist", "umbrella", "pole", "sitter"], p=[.35, .2, .15, .2, .1])
+    kind = rng.choice(
+        ["walker", "cyclist", "umbrella", "pole", "sitter"], p=[0.35, 0.2, 0.15, 0.2, 0.1]
+    )
     arm = {"umbrella": "up", "pole": "carry"}.get(kind, "down")
-    pose = {"walker": "walking", "cyclist": "walking", "sitter": str(rng.choice(["sitting", "crouching"]))}
+    pose = {
+        "walker": "walking",
+        "cyclist": "walking",
+        "sitter": str(rng.choice(["sitting", "crouching"])),
+    }
     person = Person.random(rng, foot, h, pose=pose.get(kind, "walking"), arm=arm)
     if person.facing == 0 and kind == "cyclist":
         person.facing = 1
@@ -169,7 +207,7 @@ def _add_passer_by(layout: _Layout, view: CameraView, rng: np.random.Generator) 
 
 
 def _add_clutter(layout: _Layout, view: CameraView, rng: np.random.Generator) -> None:
-    kind = rng.choice(["bird", "buoy", "debris", "lamp", "tree"], p=[.25, .2, .3, .15, .1])
+    kind = rng.choice(["bird", "buoy", "debris", "lamp", "tree"], p=[0.25, 0.2, 0.3, 0.15, 0.1])
     if kind in ("buoy", "debris") or (kind == "bird" and rng.random() < 0.5):
         at = view.random_water_point(rng)
     else:
@@ -210,8 +248,10 @@ def render_still(rng: np.random.Generator, width: int = 640, height: int = 360) 
     if rng.random() < 0.25:
         xs = np.linspace(0, width, 16)
         shore = np.stack([xs, view.shore_y(xs)], axis=1)
-        layout.add(float(np.mean(shore[:, 1])) + 0.04 * height,
-                   lambda c: props.draw_railing(c, rng, shore, view.pixels_per_metre))
+        layout.add(
+            float(np.mean(shore[:, 1])) + 0.04 * height,
+            lambda c: props.draw_railing(c, rng, shore, view.pixels_per_metre),
+        )
     canvas = Canvas(bg.image)
     layout.draw(canvas)
     image = apply_conditions(canvas.image, cond, rng, horizon_y=max(view.horizon_y, 0))

@@ -196,13 +196,20 @@ class Figure:
         vx, vy = self.route.velocity(t)
         if vx or vy:
             facing = (1 if vx > 0 else -1) if abs(vx) > 0.3 * abs(vy) else 0
-            return replace(self.look, foot=foot, height=height, pose="walking", facing=facing,
-                           walk_phase=2 * math.pi * self.cadence_hz * t,
-                           arm=posture_at(self.postures, t).arm)
+            return replace(
+                self.look,
+                foot=foot,
+                height=height,
+                pose="walking",
+                facing=facing,
+                walk_phase=2 * math.pi * self.cadence_hz * t,
+                arm=posture_at(self.postures, t).arm,
+            )
         posture = posture_at(self.postures, t)
         facing = self.route.heading(t) if posture.facing is None else posture.facing
-        return replace(self.look, foot=foot, height=height, pose=posture.pose, facing=facing,
-                       arm=posture.arm)
+        return replace(
+            self.look, foot=foot, height=height, pose=posture.pose, facing=facing, arm=posture.arm
+        )
 
     def on_stage(self, t: float) -> bool:
         """False before the route starts or after it ends if it starts or ends outside the frame."""
@@ -242,19 +249,29 @@ class WaterGlints:
     mask: np.ndarray  # float32 (rows, width, 1): the water within ``rows``
 
     @classmethod
-    def random(cls, rng: np.random.Generator, view: CameraView, water: np.ndarray,
-               per_100px: float = 12.0, flow_mps: float = 0.5) -> WaterGlints:
+    def random(
+        cls,
+        rng: np.random.Generator,
+        view: CameraView,
+        water: np.ndarray,
+        per_100px: float = 12.0,
+        flow_mps: float = 0.5,
+    ) -> WaterGlints:
         top = int(np.clip(view.far_shore_y, 0, view.height - 1))
         bottom = int(np.clip(np.max(view.shore_y(np.arange(view.width))), top + 1, view.height))
         n = int(per_100px * view.width / 100)
         y = rng.uniform(top, bottom, n)
         scale = np.array([view.pixels_per_metre(v) for v in y])
         return cls(
-            x=rng.uniform(0, view.width, n), y=y,
+            x=rng.uniform(0, view.width, n),
+            y=y,
             length=np.maximum(1, scale * rng.uniform(0.05, 0.3, n)),
-            amplitude=rng.uniform(15, 60, n), phase=rng.uniform(0, 2 * np.pi, n),
-            hz=rng.uniform(0.2, 0.8, n), drift=scale * flow_mps * rng.choice([-1, 1]),
-            rows=(top, bottom), mask=water[top:bottom, :, None].astype(np.float32),
+            amplitude=rng.uniform(15, 60, n),
+            phase=rng.uniform(0, 2 * np.pi, n),
+            hz=rng.uniform(0.2, 0.8, n),
+            drift=scale * flow_mps * rng.choice([-1, 1]),
+            rows=(top, bottom),
+            mask=water[top:bottom, :, None].astype(np.float32),
         )
 
     def apply(self, image: np.ndarray, t: float, width: int) -> None:
@@ -341,12 +358,16 @@ class GroundTruth:
 
     def to_json(self) -> str:
         """One line per header field, per event and per frame: compact, readable, diffable."""
+
         def block(items: list[Any]) -> str:
             rows = ",\n".join(f"  {json.dumps(item, separators=(',', ':'))}" for item in items)
             return f"[\n{rows}\n ]" if items else "[]"
 
-        lines = [f" {json.dumps(f.name)}: {json.dumps(getattr(self, f.name))}"
-                 for f in fields(self) if f.name not in ("events", "frames_boxes")]
+        lines = [
+            f" {json.dumps(f.name)}: {json.dumps(getattr(self, f.name))}"
+            for f in fields(self)
+            if f.name not in ("events", "frames_boxes")
+        ]
         events = [{k: v for k, v in asdict(e).items() if v is not None} for e in self.events]
         frames = [[b.to_json() for b in boxes] for boxes in self.frames_boxes]
         lines += [f' "events": {block(events)}', f' "frames_boxes": {block(frames)}']
@@ -356,8 +377,10 @@ class GroundTruth:
     def from_json(cls, text: str) -> GroundTruth:
         data = json.loads(text)
         data["events"] = [Event(**e) for e in data["events"]]
-        data["frames_boxes"] = [[Box(b["track_id"], b["class"], tuple(b["xyxy"])) for b in boxes]
-                                for boxes in data["frames_boxes"]]
+        data["frames_boxes"] = [
+            [Box(b["track_id"], b["class"], tuple(b["xyxy"])) for b in boxes]
+            for boxes in data["frames_boxes"]
+        ]
         return cls(**data)
 
 
@@ -367,8 +390,7 @@ def zones(view: CameraView, samples: int = 17) -> dict[str, list[list[int]]]:
     xs = np.linspace(0, w, samples)
     shore = [[round(float(x)), int(np.clip(round(float(view.shore_y(x))), 0, h))] for x in xs]
     top = int(np.clip(round(view.far_shore_y), 0, h))
-    return {"bank": [*shore, [w, h], [0, h]],
-            "water": [[0, top], [w, top], *shore[::-1]]}
+    return {"bank": [*shore, [w, h], [0, h]], "water": [[0, top], [w, top], *shore[::-1]]}
 
 
 def _frame_time(t: float, fps: int) -> float:
@@ -415,8 +437,15 @@ class H264Writer:
         self.close()
 
 
-def render_clip(clip: Clip, out_path: Path, *, scenario: str, seed: int, fps: int = 25,
-                duration_s: float | None = None) -> GroundTruth:
+def render_clip(
+    clip: Clip,
+    out_path: Path,
+    *,
+    scenario: str,
+    seed: int,
+    fps: int = 25,
+    duration_s: float | None = None,
+) -> GroundTruth:
     """Render ``clip`` to ``out_path`` (MP4) and return its ground truth (not written)."""
     view, cond = clip.view, clip.conditions
     duration = clip.duration_s if duration_s is None else duration_s
@@ -425,8 +454,9 @@ def render_clip(clip: Clip, out_path: Path, *, scenario: str, seed: int, fps: in
         raise ValueError(f"duration_s={duration} gives no frames at {fps} fps")
     key = [seed, zlib.crc32(scenario.encode())]  # same seed, other scenario: another riverbank
     background = render_background(np.random.default_rng([*key, 0]), view, cond.mood)
-    glints = WaterGlints.random(np.random.default_rng([*key, 1]), view, background.water,
-                                clip.glints_per_100px)
+    glints = WaterGlints.random(
+        np.random.default_rng([*key, 1]), view, background.water, clip.glints_per_100px
+    )
     margin = max(64, view.width // 8)  # whole boats entering from the side are measured whole
     black = np.full((view.height, view.width, 3), BLACKOUT_LEVEL, np.uint8)
     horizon = max(view.horizon_y, 0)
@@ -448,15 +478,27 @@ def render_clip(clip: Clip, out_path: Path, *, scenario: str, seed: int, fps: in
                 for actor in clip.actors:
                     actor.stage(t, stage)
                 stage.draw(canvas)
-                image = apply_conditions(canvas.image, cond, np.random.default_rng([*key, 2, i]),
-                                         horizon_y=horizon)
-                boxes = [Box(lb.track_id, lb.class_name, tuple(round(v) for v in lb.xyxy))
-                         for lb in canvas.labels()]
+                image = apply_conditions(
+                    canvas.image, cond, np.random.default_rng([*key, 2, i]), horizon_y=horizon
+                )
+                boxes = [
+                    Box(lb.track_id, lb.class_name, tuple(round(v) for v in lb.xyxy))
+                    for lb in canvas.labels()
+                ]
                 held = image, boxes
             writer.write(image)
             frames_boxes.append(boxes)
     return GroundTruth(
-        scenario=scenario, seed=seed, width=view.width, height=view.height, fps=fps,
-        frames=frames, duration_s=round(frames / fps, 3), description=clip.description,
-        light=cond.light, zones=zones(view), events=clip_events(clip.events, frames / fps, fps),
-        frames_boxes=frames_boxes)
+        scenario=scenario,
+        seed=seed,
+        width=view.width,
+        height=view.height,
+        fps=fps,
+        frames=frames,
+        duration_s=round(frames / fps, 3),
+        description=clip.description,
+        light=cond.light,
+        zones=zones(view),
+        events=clip_events(clip.events, frames / fps, fps),
+        frames_boxes=frames_boxes,
+    )

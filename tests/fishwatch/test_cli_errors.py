@@ -39,11 +39,14 @@ def test_malformed_dataset_names_the_line(tmp_path: Path) -> None:
     (tmp_path / "labels" / "val").mkdir(parents=True)
     cv2.imwrite(str(tmp_path / "images" / "val" / "a.png"), np.zeros((32, 32, 3), np.uint8))
     (tmp_path / "labels" / "val" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n1 0.5 0.5\n")
-    (tmp_path / "data.yaml").write_text("train: images/val\nval: images/val\nnames: [person, fishing_rod]\n")
+    (tmp_path / "data.yaml").write_text(
+        "train: images/val\nval: images/val\nnames: [person, fishing_rod]\n"
+    )
     if not YOLOX.exists():
         pytest.skip("needs ../shared/testdata/yolox_nano_coco.onnx")
-    code, out = run("eval", "--model", str(YOLOX), "--class-map", "coco", "--data",
-                    str(tmp_path / "data.yaml"))
+    code, out = run(
+        "eval", "--model", str(YOLOX), "--class-map", "coco", "--data", str(tmp_path / "data.yaml")
+    )
     assert code == 2 and "a.txt:2" in out
 
 
@@ -56,8 +59,9 @@ def test_wrong_class_map() -> None:
 @pytest.mark.skipif(not YOLOX.exists(), reason="needs ../shared/testdata/yolox_nano_coco.onnx")
 def test_coco_model_scores_persons_and_boats_on_synthetic_scenes() -> None:
     """A public COCO model, mapped to fishwatch classes, finds some of the rendered people."""
-    code, out = run("eval", "--model", str(YOLOX), "--class-map", "coco", "--synthetic", "12",
-                    "--seed", "7")
+    code, out = run(
+        "eval", "--model", str(YOLOX), "--class-map", "coco", "--synthetic", "12", "--seed", "7"
+    )
     assert code == 0, out
     person_line = next(line for line in out.splitlines() if line.startswith("person"))
     assert float(person_line.split()[1]) > 0.0

@@ -30,16 +30,24 @@ def test_relative_model_path_is_relative_to_the_config_file(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("model:\n  conf_threshold: 1.5\n", r"fishwatch.yaml:2: model.conf_threshold: .*less than or equal to 1"),
+        (
+            "model:\n  conf_threshold: 1.5\n",
+            r"fishwatch.yaml:2: model.conf_threshold: .*less than or equal to 1",
+        ),
         ("model:\n  treshold: 0.3\n", r"fishwatch.yaml:2: model.treshold: unknown setting"),
         ("modle: {}\n", r"fishwatch.yaml:1: modle: unknown setting"),
-        ("model:\n  class_map: {cat: fish}\n", r"fishwatch.yaml:2: model.class_map.*'cat' maps to 'fish'"),
+        (
+            "model:\n  class_map: {cat: fish}\n",
+            r"fishwatch.yaml:2: model.class_map.*'cat' maps to 'fish'",
+        ),
         ("model:\n  output_format: yolov9\n", r"fishwatch.yaml:2: model.output_format"),
         ("model: [1, 2\n", r"fishwatch.yaml:\d+: not valid YAML"),
         ("- just\n- a list\n", r"must be a mapping"),
     ],
 )
-def test_mistakes_are_reported_with_line_and_field(tmp_path: Path, text: str, expected: str) -> None:
+def test_mistakes_are_reported_with_line_and_field(
+    tmp_path: Path, text: str, expected: str
+) -> None:
     with pytest.raises(ConfigError, match=expected):
         load_config(write(tmp_path, text))
 

@@ -9,8 +9,8 @@ import pytest
 
 from models.metrics import (
     IOU_THRESHOLDS,
-    Predictions,
     GroundTruth,
+    Predictions,
     box_iou,
     evaluate_detections,
 )

@@ -78,8 +78,10 @@ def test_ground_truth_is_consistent(clips: dict, name: str) -> None:
 
 
 def test_scenarios_show_their_actors_early(clips: dict) -> None:
-    seen = {name: {b.cls for boxes in truth.frames_boxes for b in boxes}
-            for name, (_, truth) in clips.items()}
+    seen = {
+        name: {b.cls for boxes in truth.frames_boxes for b in boxes}
+        for name, (_, truth) in clips.items()
+    }
     assert {"boat", "person"} <= seen["boat_intrusion"]
     assert {"fishing_rod", "person"} <= seen["night_angler"]
     assert "person" in seen["passers_by"]
@@ -87,8 +89,9 @@ def test_scenarios_show_their_actors_early(clips: dict) -> None:
 
 def test_same_seed_same_truth_other_seed_other_scene(tmp_path: Path) -> None:
     def render(seed: int, name: str) -> GroundTruth:
-        return render_scenario("loiterer", tmp_path / name, seed, width=160, height=90,
-                               duration_s=8.0)
+        return render_scenario(
+            "loiterer", tmp_path / name, seed, width=160, height=90, duration_s=8.0
+        )
 
     a, b, c = render(3, "a.mp4"), render(3, "b.mp4"), render(4, "c.mp4")
     assert a.to_json() == b.to_json()
@@ -133,9 +136,13 @@ def test_camera_faults_black_then_frozen(tmp_path: Path) -> None:
 
 # --- the committed sample set tells the story its README tells --------------------------------
 EXPECTED_EVENTS = {
-    "angler_arrives": ["angling"], "net_cast": ["net_fishing"],
-    "boat_intrusion": ["boat_intrusion"], "passers_by": [], "night_angler": ["angling"],
-    "camera_fault": ["camera_fault"] * 2, "loiterer": ["loitering"],
+    "angler_arrives": ["angling"],
+    "net_cast": ["net_fishing"],
+    "boat_intrusion": ["boat_intrusion"],
+    "passers_by": [],
+    "night_angler": ["angling"],
+    "camera_fault": ["camera_fault"] * 2,
+    "loiterer": ["loitering"],
 }
 
 
@@ -155,8 +162,12 @@ def test_sample_clip_events(name: str) -> None:
 
 def test_sample_people_are_legible_and_passers_by_pass() -> None:
     for name in SCENARIOS:
-        heights = [b.xyxy[3] - b.xyxy[1] for boxes in sample(name).frames_boxes for b in boxes
-                   if b.cls == "person"]
+        heights = [
+            b.xyxy[3] - b.xyxy[1]
+            for boxes in sample(name).frames_boxes
+            for b in boxes
+            if b.cls == "person"
+        ]
         assert 60 <= np.median(heights) <= 250, name
     for frames in boxes_by_track(sample("passers_by")).values():
         assert (frames[-1][0] - frames[0][0]) / 25 <= 12
@@ -165,6 +176,10 @@ def test_sample_people_are_legible_and_passers_by_pass() -> None:
 def test_sample_boat_stays_and_angler_sets_up_rods() -> None:
     (boat,) = sample("boat_intrusion").events
     assert boat.end_s - boat.start_s >= 15
-    rods = {b.track_id for boxes in sample("angler_arrives").frames_boxes for b in boxes
-            if b.cls == "fishing_rod"}
+    rods = {
+        b.track_id
+        for boxes in sample("angler_arrives").frames_boxes
+        for b in boxes
+        if b.cls == "fishing_rod"
+    }
     assert 2 <= len(rods) <= 4

@@ -30,13 +30,46 @@ def _offline_ultralytics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 def test_train_export_and_evaluate(tmp_path: Path) -> None:
     runner = CliRunner()
     data = tmp_path / "data"
-    result = runner.invoke(app, ["synth", "dataset", str(data), "--train", "6", "--val", "3",
-                                 "--width", "320", "--height", "192", "--workers", "1"])
+    result = runner.invoke(
+        app,
+        [
+            "synth",
+            "dataset",
+            str(data),
+            "--train",
+            "6",
+            "--val",
+            "3",
+            "--width",
+            "320",
+            "--height",
+            "192",
+            "--workers",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     out = tmp_path / "run"
-    result = runner.invoke(app, ["train", "--data", str(data / "data.yaml"), "--out", str(out),
-                                 "--name", "smoke", "--imgsz", "96", "--export-size", "96x160",
-                                 "--epochs", "1", "--batch", "4"])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(data / "data.yaml"),
+            "--out",
+            str(out),
+            "--name",
+            "smoke",
+            "--imgsz",
+            "96",
+            "--export-size",
+            "96x160",
+            "--epochs",
+            "1",
+            "--batch",
+            "4",
+        ],
+    )
     assert result.exit_code == 0, result.output
     onnx_path = out / "smoke.onnx"
     card = ModelCard.beside(onnx_path)
@@ -45,8 +78,18 @@ def test_train_export_and_evaluate(tmp_path: Path) -> None:
     assert card.training["data"]["seed"] == 1 and card.training["epochs"] == 1
     assert Detector(onnx_path).input_hw == (96, 160)
 
-    result = runner.invoke(app, ["eval", "--model", str(onnx_path), "--data",
-                                 str(data / "data.yaml"), "--json", "--update-card"])
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "--model",
+            str(onnx_path),
+            "--data",
+            str(data / "data.yaml"),
+            "--json",
+            "--update-card",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert set(report["per_class"]) == {"person", "fishing_rod", "net", "boat"}
@@ -56,7 +99,8 @@ def test_train_export_and_evaluate(tmp_path: Path) -> None:
 
 def test_train_refuses_a_malformed_dataset(tmp_path: Path) -> None:
     (tmp_path / "data.yaml").write_text("train: images/train\nval: images/val\nnames: [person]\n")
-    result = CliRunner().invoke(app, ["train", "--data", str(tmp_path / "data.yaml"),
-                                      "--out", str(tmp_path / "run")])
+    result = CliRunner().invoke(
+        app, ["train", "--data", str(tmp_path / "data.yaml"), "--out", str(tmp_path / "run")]
+    )
     assert result.exit_code == 2
     assert "data.yaml" in result.output and "does not exist" in result.output
