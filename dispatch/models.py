@@ -277,6 +277,7 @@ class OrderAction(Base):
     event_id: Mapped[uuid.UUID | None] = mapped_column(fk("events.id"))
 
     order: Mapped[Order] = relationship()
+    event: Mapped[Event | None] = relationship()
     department: Mapped[Department | None] = relationship()
 
 

@@ -33,13 +33,19 @@ from dispatch import audit
 from dispatch.access import Actor, require
 from dispatch.commission import open_case
 from dispatch.crypto import PersonalDataCipher
-from dispatch.errors import Conflict, InvalidRequest, PermissionDenied, TransitionError
+from dispatch.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    TransitionError,
+)
 from dispatch.inbox import load_order, order_view
 from dispatch.journal import log_action, order_payload
-from dispatch.models import Camera, Evidence, Order, new_id
+from dispatch.models import Camera, Department, Device, Evidence, Order, new_id
 from dispatch.models import Event as EventRow
 from dispatch.notifications import Outbox
-from dispatch.registry import department_id, find_camera
+from dispatch.registry import department_id
 from dispatch.routing import Router
 from dispatch.schemas import (
     ACTIVE_STATES,
@@ -48,6 +54,7 @@ from dispatch.schemas import (
     CaseTrigger,
     Disposition,
     EventIn,
+    EventType,
     EvidenceRef,
     FeedbackIn,
     IngestOutcome,
@@ -126,51 +133,107 @@ class OrderService:
         self.outbox = Outbox(config.webhooks)
         self.cipher = PersonalDataCipher.from_config(config)
         self.dedup_window = timedelta(minutes=config.dedup_window_min)
+        self._departments: dict[str, UUID] = {}
 
     # --- ingest -------------------------------------------------------------------------
     def ingest(self, *, session: Session, event: EventIn) -> IngestResult:
         """Turn an edge alert into an order, attach it to its incident's open order, or
         update the event it resends (``event_id`` is the idempotency key)."""
+        return self.ingest_many(session=session, events=[event])[0]
+
+    def ingest_many(self, *, session: Session, events: Sequence[EventIn]) -> list[IngestResult]:
+        """Ingest alerts in one transaction, as if one after another, in a fixed number of
+        statements: commit a batch (an edge box's backlog, or what arrived in the last few
+        milliseconds) to pay the commit's disk flush once. An unregistered camera refuses the
+        whole batch."""
         now = self.clock()
-        actor = edge_actor(event.device_id)
-        self._lock_incident(session, event)
-        known = session.scalar(sa.select(EventRow).options(selectinload(EventRow.evidence))
-                               .where(EventRow.id == event.event_id))
-        if known is not None:
-            return self._update_event(session, known, event, actor, now)
-        camera = find_camera(session, event.device_id, event.camera)
-        order = session.scalars(
-            sa.select(Order)
-            .where(Order.camera_id == camera.id, Order.type == event.type, Order.is_open(),
-                   Order.last_event_at >= event.start - self.dedup_window)
-            .order_by(Order.last_event_at.desc()).limit(1).with_for_update()).first()
-        if order is None:
-            order = self._open_order(session, event, camera, actor, now)
-            outcome, kind = IngestOutcome.DISPATCHED, NotificationKind.ORDER_DISPATCHED
-        else:
-            order.event_count += 1
-            order.last_event_at = max(order.last_event_at, event.end or event.start)
-            order.severity = max(order.severity, event.severity, key=lambda s: s.rank)
-            log_action(session, order, kind=ActionKind.EVENT_ATTACHED, actor=actor, at=now,
-                       event_id=event.event_id)
-            outcome, kind = IngestOutcome.ATTACHED, NotificationKind.ORDER_EVENT_ATTACHED
-        session.add(EventRow(
-            id=event.event_id, order_id=order.id, camera_id=camera.id, type=event.type,
-            severity=event.severity, start_at=event.start, end_at=event.end,
-            confidence=event.confidence, track_ids=list(event.track_ids),
-            model_name=event.model.name, model_version=event.model.version,
-            outcome=event.outcome, received_at=now, updated_at=now,
-            evidence=[Evidence(**e.model_dump()) for e in event.evidence]))
-        self.outbox.add(session, at=now, kind=kind, department_id=order.department_id,
-                        order_id=order.id, payload=order_payload(order))
-        return IngestResult(event_id=event.event_id, order_id=order.id, outcome=outcome)
+        self._lock_incidents(session, events)
+        known = {row.id: row for row in session.scalars(
+            sa.select(EventRow).options(selectinload(EventRow.evidence))
+            .where(EventRow.id.in_({e.event_id for e in events})))}
+        cameras = self._cameras(session, {(e.device_id, e.camera) for e in events})
+        incidents: dict[tuple[UUID, EventType], Order] = {}
+        for order in session.scalars(
+                sa.select(Order)
+                .where(sa.tuple_(Order.camera_id, Order.type).in_(
+                    {(cameras[e.device_id, e.camera].id, e.type) for e in events}),
+                       Order.is_open(),
+                       Order.last_event_at >= min(e.start for e in events) - self.dedup_window)
+                .order_by(Order.id).with_for_update()):
+            latest = incidents.get((order.camera_id, order.type))
+            if latest is None or order.last_event_at > latest.last_event_at:
+                incidents[order.camera_id, order.type] = order
+        results = []
+        for event in events:
+            actor = edge_actor(event.device_id)
+            camera = cameras[event.device_id, event.camera]
+            row = known.get(event.event_id)
+            if row is not None:
+                results.append(self._update_event(session, row, event, camera, actor, now))
+                continue
+            order = incidents.get((camera.id, event.type))
+            if order is None or order.last_event_at < event.start - self.dedup_window:
+                order = incidents[camera.id, event.type] = self._open_order(
+                    session, event, camera, actor, now)
+                outcome, kind = IngestOutcome.DISPATCHED, NotificationKind.ORDER_DISPATCHED
+            else:
+                order.event_count += 1
+                order.last_event_at = max(order.last_event_at, event.end or event.start)
+                order.severity = max(order.severity, event.severity, key=lambda s: s.rank)
+                log_action(session, order, kind=ActionKind.EVENT_ATTACHED, actor=actor, at=now,
+                           event_id=event.event_id)
+                outcome, kind = IngestOutcome.ATTACHED, NotificationKind.ORDER_EVENT_ATTACHED
+            row = known[event.event_id] = EventRow(
+                id=event.event_id, order_id=order.id, camera_id=camera.id, type=event.type,
+                severity=event.severity, start_at=event.start, end_at=event.end,
+                confidence=event.confidence, track_ids=list(event.track_ids),
+                model_name=event.model.name, model_version=event.model.version,
+                outcome=event.outcome, received_at=now, updated_at=now,
+                evidence=[Evidence(**e.model_dump()) for e in event.evidence])
+            session.add(row)
+            self.outbox.add(session, at=now, kind=kind, department_id=order.department_id,
+                            order_id=order.id, payload=order_payload(order))
+            results.append(IngestResult(event_id=event.event_id, order_id=order.id,
+                                        outcome=outcome))
+        return results
+
+    def _cameras(self, session: Session,
+                 names: set[tuple[str, str]]) -> dict[tuple[str, str], Camera]:
+        found = {(device, camera.name): camera for camera, device in session.execute(
+            sa.select(Camera, Device.code).join(Device)
+            .where(sa.tuple_(Device.code, Camera.name).in_(names)))}
+        missing = sorted(names - found.keys())
+        if missing:
+            device, camera = missing[0]
+            raise NotFound(f"camera {camera!r} of device {device!r} is not registered")
+        return found
+
+    def _department_id(self, session: Session, code: str) -> UUID:
+        """Departments are never deleted and keep their ids: cache them for ingest."""
+        if code not in self._departments:
+            self._departments = {code: id_ for code, id_ in session.execute(
+                sa.select(Department.code, Department.id).where(Department.active))}
+        if code not in self._departments:
+            raise NotFound(f"no active department {code!r}")
+        return self._departments[code]
+
+    def _lock_incidents(self, session: Session, events: Sequence[EventIn]) -> None:
+        """Serialise ingests of one incident across processes (SQLite's write lock does it
+        there), so two duplicates arriving together cannot open two orders. Keys are taken
+        in sorted order: two batches cannot deadlock."""
+        if session.get_bind().dialect.name == "postgresql":
+            keys = sorted({int.from_bytes(hashlib.sha256(
+                f"{e.device_id}/{e.camera}/{e.type}".encode()).digest()[:8], "big", signed=True)
+                for e in events})
+            session.execute(sa.text("SELECT pg_advisory_xact_lock(k) "
+                                    "FROM unnest(CAST(:keys AS bigint[])) AS k"), {"keys": keys})
 
     def _open_order(self, session: Session, event: EventIn, camera: Camera, actor: Actor,
                     now: datetime) -> Order:
         route = self.router.route(area=camera.area, grid=camera.grid, type=event.type,
                                   severity=event.severity)
         sign_due, resolve_due = self.policy.deadlines(event.type, event.severity, now)
-        order = Order(id=new_id(), department_id=department_id(session, route.department),
+        order = Order(id=new_id(), department_id=self._department_id(session, route.department),
                       camera_id=camera.id, type=event.type, severity=event.severity,
                       status=OrderStatus.DISPATCHED, round=1, dispatched_at=now,
                       sign_due_at=sign_due, resolve_due_at=resolve_due,
@@ -184,17 +247,8 @@ class OrderService:
                    data={"routing_rule": route.rule, "department": route.department})
         return order
 
-    def _lock_incident(self, session: Session, event: EventIn) -> None:
-        """Serialise ingests of one incident across processes (SQLite's write lock does it
-        there), so two duplicates arriving together cannot open two orders."""
-        if session.get_bind().dialect.name == "postgresql":
-            key = f"{event.device_id}/{event.camera}/{event.type}".encode()
-            lock_id = int.from_bytes(hashlib.sha256(key).digest()[:8], "big", signed=True)
-            session.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_id)))
-
-    def _update_event(self, session: Session, row: EventRow, event: EventIn, actor: Actor,
-                      now: datetime) -> IngestResult:
-        camera = find_camera(session, event.device_id, event.camera)
+    def _update_event(self, session: Session, row: EventRow, event: EventIn, camera: Camera,
+                      actor: Actor, now: datetime) -> IngestResult:
         if (row.camera_id, row.type) != (camera.id, event.type):
             raise Conflict(f"event {event.event_id} is already stored for another camera or "
                            f"type ({row.type}); an event id must not be reused")
@@ -220,7 +274,7 @@ class OrderService:
             return IngestResult(event_id=row.id, order_id=row.order_id,
                                 outcome=IngestOutcome.UNCHANGED)
         row.updated_at = now
-        order = session.get_one(Order, row.order_id, with_for_update=True)
+        order = session.get_one(Order, row.order_id)  # its incident's lock is held
         if event.end is not None and event.end > order.last_event_at:
             order.last_event_at = event.end
         audit.record(session, at=now, actor=actor, action="event.updated", entity_type="event",

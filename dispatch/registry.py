@@ -130,11 +130,3 @@ def register_camera(session: Session, *, actor: Actor, at: datetime, device: str
                  entity_id=row.id, data={"device": device, "camera": camera, **fields})
     return row.id
 
-
-def find_camera(session: Session, device: str, camera: str) -> Camera:
-    """The registered camera an event names; unknown ones are refused, not created."""
-    row = session.scalar(sa.select(Camera).join(Device).where(Device.code == device,
-                                                              Camera.name == camera))
-    if row is None:
-        raise NotFound(f"camera {camera!r} of device {device!r} is not registered")
-    return row

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -277,3 +279,63 @@ def test_every_change_notifies_its_department(db: Database, cast: Cast,
     assert [kind for kind, _ in rows] == [NotificationKind.ORDER_DISPATCHED,
                                           NotificationKind.ORDER_UPDATED]
     assert rows[1][1]["status"] == "signed" and rows[1][1]["order_id"] == str(order_id)
+
+
+def test_a_batch_behaves_like_alerts_one_after_another(db: Database, cast: Cast,
+                                                       orders: OrderService, alert: Alert,
+                                                       clock: ManualClock) -> None:
+    first = alert()
+    batch = [first, alert(camera="cam-s1"), alert(), first,
+             first.model_copy(update={"end": clock() + timedelta(minutes=2)})]
+    with db.transaction() as session:
+        results = orders.ingest_many(session=session, events=batch)
+    assert [r.outcome for r in results] == [IngestOutcome.DISPATCHED, IngestOutcome.DISPATCHED,
+                                            IngestOutcome.ATTACHED, IngestOutcome.UNCHANGED,
+                                            IngestOutcome.UPDATED]
+    assert results[0].order_id == results[2].order_id != results[1].order_id
+    with db.transaction() as session:
+        view = get_order(session, cast.dispatcher, results[0].order_id)
+    assert view.event_count == 2 and view.last_event_at == clock() + timedelta(minutes=2)
+
+
+def test_an_unregistered_camera_refuses_the_whole_batch(db: Database, cast: Cast,
+                                                        orders: OrderService,
+                                                        alert: Alert) -> None:
+    with pytest.raises(NotFound, match="'cam-x'"), db.transaction() as session:
+        orders.ingest_many(session=session, events=[alert(), alert(camera="cam-x")])
+    with db.transaction() as session:
+        assert inbox(session, cast.dispatcher) == []
+
+
+def test_duplicates_arriving_together_open_one_order(db: Database, cast: Cast,
+                                                     config: DispatchConfig,
+                                                     clock: ManualClock, alert: Alert) -> None:
+    """Two centre processes ingest alerts of one incident at the same moment (8 incidents)."""
+    engines = [Database(db.engine.url) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    incidents = [(camera, type) for camera in ("cam-n1", "cam-s1")
+                 for type in ("angling", "net_fishing", "loitering", "boat_intrusion")]
+    results: list[IngestOutcome] = []
+    errors: list[BaseException] = []
+
+    def ingest_one(own: Database) -> None:
+        try:
+            service = OrderService(config, clock=clock)
+            for camera, type in incidents:
+                event = alert(camera=camera, type=type)
+                barrier.wait()
+                with own.transaction() as session:
+                    results.append(service.ingest(session=session, event=event).outcome)
+        except BaseException as exc:  # reported below
+            barrier.abort()
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ingest_one, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for engine in engines:
+        engine.dispose()
+    assert not errors, errors
+    assert sorted(results) == [IngestOutcome.ATTACHED] * 8 + [IngestOutcome.DISPATCHED] * 8
