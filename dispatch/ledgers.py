@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import sqlalchemy as sa
 from openpyxl import Workbook
@@ -26,6 +26,8 @@ from dispatch.access import Actor, order_scope, require
 from dispatch.audit import COMMISSION_ENTITY
 from dispatch.models import Camera, CommissionCase, Department, Device, Event, Evidence, Order
 from dispatch.schemas import EventType, Role
+
+Selection = TypeVar("Selection", bound=sa.Select)
 
 #: Rows fetched per round trip while streaming a ledger.
 STREAM_BATCH = 2000
@@ -41,8 +43,7 @@ class LedgerFilter:
     department: str | None = None
     type: EventType | None = None
 
-    def apply(self, query: sa.Select[Any], when: sa.ColumnElement[datetime],
-              event_type: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    def apply(self, query: Selection, when: Any, event_type: Any) -> Selection:
         """Filter a query that already joins the order's Camera and Department."""
         if self.since is not None:
             query = query.where(when >= self.since)
@@ -64,7 +65,7 @@ class Ledger:
     rows: Iterable[tuple[Any, ...]]
 
 
-def _stream(session: Session, query: sa.Select[Any]) -> Iterator[tuple[Any, ...]]:
+def _stream(session: Session, query: sa.Select) -> Iterator[tuple[Any, ...]]:
     for row in session.execute(query, execution_options={"yield_per": STREAM_BATCH}):
         yield tuple(row)
 

@@ -171,12 +171,14 @@ class OrderService:
             if row is not None:
                 results.append(self._update_event(session, row, event, camera, actor, now))
                 continue
-            order = incidents.get((camera.id, event.type))
-            if order is None or order.last_event_at < event.start - self.dedup_window:
+            open_order = incidents.get((camera.id, event.type))
+            if (open_order is None
+                    or open_order.last_event_at < event.start - self.dedup_window):
                 order = incidents[camera.id, event.type] = self._open_order(
                     session, event, camera, actor, now)
                 outcome, kind = IngestOutcome.DISPATCHED, NotificationKind.ORDER_DISPATCHED
             else:
+                order = open_order
                 order.event_count += 1
                 order.last_event_at = max(order.last_event_at, event.end or event.start)
                 order.severity = max(order.severity, event.severity, key=lambda s: s.rank)

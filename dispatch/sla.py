@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -188,7 +189,7 @@ class Sweeper:
                "kind": milestone.kind, "seq": milestone.seq}
         if session.scalar(sa.select(Reminder.id).filter_by(**key)) is not None:
             return False
-        recipient = order.department_id
+        recipient: UUID | None = order.department_id
         if milestone.kind is ReminderKind.ESCALATION:
             supervisor = session.get_one(Department, order.department_id).supervisor_id
             order.escalated_to_id, order.escalated_at = supervisor, now

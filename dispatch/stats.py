@@ -37,7 +37,7 @@ class Overview(View):
     cases_filed: int | None
 
 
-def seconds_between(session: Session, start: Any, end: Any) -> sa.ColumnElement[float]:
+def seconds_between(session: Session, start: Any, end: Any) -> sa.ColumnElement[Any]:
     """``end - start`` in seconds, in the SQL of the session's database."""
     if session.get_bind().dialect.name == "postgresql":
         return sa.func.extract("epoch", end - start)

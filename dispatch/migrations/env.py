@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 
 from alembic import context
+from sqlalchemy import Connection
 
 from dispatch.db import create_engine
 from dispatch.models import Base
 
 
-def run_migrations(connection: object) -> None:
+def run_migrations(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True,
                       render_as_batch=True)
     with context.begin_transaction():
