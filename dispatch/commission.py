@@ -6,8 +6,9 @@ closed as a false alarm although the analyst confirmed it). It carries a frozen 
 order's whole history at opening. Its own states: preliminary check → filed (立案) →
 concluded with a disciplinary outcome (处分), or preliminary check → dismissed.
 
-Visibility: this module is the only code that selects ``commission_cases`` and
-``case_subjects``; every function here requires the commission role, and every read of a
+Visibility: this module is the only code that reads ``case_subjects`` and the cases' contents
+(the cases ledger and the count of filed cases read states and dates, also for the
+commission only); every function here requires the commission role, and every read of a
 case is itself an audit record. Subjects and findings are encrypted at rest
 (:mod:`dispatch.crypto`); audit records and notifications about cases carry ids, states and
 triggers only, never personal data.

@@ -3,8 +3,9 @@
 Conventions: uuid keys made in Python, timezone-aware UTC timestamps (naive ones are refused),
 enums stored as their string values with a CHECK, explicit ``ondelete``. Nothing is ever
 deleted (the migration installs triggers that refuse DELETE), so foreign keys restrict.
-Commission-only data lives in ``commission_cases`` and ``case_subjects``: no query outside
-``dispatch.commission`` selects from them.
+Commission-only data lives in ``commission_cases`` and ``case_subjects``: only
+``dispatch.commission`` reads them, and the cases ledger and count of filed cases, each
+behind the commission role check; ``case_subjects`` only ``dispatch.commission``.
 """
 
 from __future__ import annotations
