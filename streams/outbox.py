@@ -372,6 +372,14 @@ class Outbox:
         self._transition(message_id, MessageState.PENDING, attempted=True,
                          state=MessageState.PARKED.value, last_error=error)
 
+    def expedite(self) -> int:
+        """Make every pending message due now (the centre is back); returns how many waited."""
+        with self._write() as db:
+            now = self._clock()
+            return db.execute("UPDATE messages SET next_attempt_at = ?"
+                              " WHERE state = 'pending' AND next_attempt_at > ?",
+                              (now, now)).rowcount
+
     def requeue(self, message_id: int) -> None:
         """Send a parked message again (after an operator fixed the cause)."""
         self._transition(message_id, MessageState.PARKED, attempted=False,

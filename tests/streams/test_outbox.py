@@ -137,6 +137,9 @@ def test_an_events_revisions_go_out_in_order(outbox: Outbox, clock: FakeClock) -
 def test_states_and_transitions(outbox: Outbox, clock: FakeClock) -> None:
     message = outbox.add(make_event(1))
     outbox.retry_later(message.id, delay=5, error="ConnectError")
+    assert outbox.next_due() is None
+    assert outbox.expedite() == 1  # the centre is back: no need to wait
+    assert outbox.next_due().id == message.id
     outbox.park(message.id, error="HTTP 422: bad zone")
     parked, = outbox.messages(MessageState.PARKED)
     assert (parked.attempts, parked.last_error) == (2, "HTTP 422: bad zone")
