@@ -82,7 +82,7 @@ class MessageState(StrEnum):
 
 
 @dataclass(frozen=True)
-class EvidenceFile:
+class Attachment:
     """A finished file to attach to a message: what it shows and where the producer wrote it.
 
     ``content_type`` is guessed from the file name when left out.
@@ -100,7 +100,7 @@ class EvidenceFile:
 
 
 @dataclass(frozen=True)
-class StoredEvidence:
+class StoredAttachment:
     """An evidence file in the outbox's folder, as the message describes it."""
 
     kind: EvidenceKind
@@ -128,7 +128,7 @@ class Message:
     event_id: UUID
     revision: int
     payload: str
-    evidence: tuple[StoredEvidence, ...]
+    evidence: tuple[StoredAttachment, ...]
     state: MessageState
     attempts: int
     next_attempt_at: float
@@ -176,7 +176,7 @@ class Outbox:
 
     Example:
         >>> with Outbox("/var/lib/fishwatch/outbox.db") as outbox:
-        ...     message = outbox.add(update.event, [EvidenceFile("snapshot", jpeg_path)])
+        ...     message = outbox.add(update.event, [Attachment("snapshot", jpeg_path)])
         ...     message.revision  # 1 for the first message of the event
     """
 
@@ -212,7 +212,7 @@ class Outbox:
             self._db.close()
 
     # --- adding ---------------------------------------------------------------------------
-    def add(self, event: Event, evidence: Sequence[EvidenceFile] = (), *,
+    def add(self, event: Event, evidence: Sequence[Attachment] = (), *,
             outcome: Outcome | None = None, move: bool = False) -> Message:
         """Queue the event as it now stands as its next revision, with its evidence files.
 
@@ -242,7 +242,7 @@ class Outbox:
         assert message is not None
         return message
 
-    def _stage(self, item: EvidenceFile, *, move: bool) -> _Staged:
+    def _stage(self, item: Attachment, *, move: bool) -> _Staged:
         """Put a flushed copy (or link) of ``item`` under a temporary name in the folder."""
         part = self._incoming / f"{uuid4().hex}.part"
         digest, size = hashlib.sha256(), 0
@@ -286,7 +286,7 @@ class Outbox:
                              (str(event.id),)).fetchone()
             revision = row[0] + 1
             folder = self._event_folder(event.id)
-            stored = [StoredEvidence(s.kind, s.filename, s.content_type, s.size, s.sha256,
+            stored = [StoredAttachment(s.kind, s.filename, s.content_type, s.size, s.sha256,
                                      self._file(folder, revision, s.filename)) for s in staged]
             if staged:
                 created = not folder.exists()
@@ -481,9 +481,9 @@ class Outbox:
     def _file(folder: Path, revision: int, filename: str) -> Path:
         return folder / f"r{revision}-{filename}"
 
-    def _evidence(self, event_id: str, revision: int, payload: str) -> list[StoredEvidence]:
+    def _evidence(self, event_id: str, revision: int, payload: str) -> list[StoredAttachment]:
         folder = self._event_folder(event_id)
-        return [StoredEvidence(e["kind"], e["filename"], e["content_type"], e["size"],
+        return [StoredAttachment(e["kind"], e["filename"], e["content_type"], e["size"],
                                e["sha256"], self._file(folder, revision, e["filename"]))
                 for e in json.loads(payload)["evidence"]]
 
@@ -513,7 +513,7 @@ def _utc(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _document(event: Event, revision: int, evidence: Sequence[StoredEvidence],
+def _document(event: Event, revision: int, evidence: Sequence[StoredAttachment],
               outcome: Outcome | None) -> dict[str, Any]:
     """The contract's ``event`` part, less ``device_id``."""
     return {

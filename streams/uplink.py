@@ -44,7 +44,7 @@ from typing import IO, Any
 import httpx
 
 from streams.backoff import Backoff
-from streams.outbox import Message, Outbox, StoredEvidence
+from streams.outbox import Message, Outbox, StoredAttachment
 from streams.uplink_settings import TokenError, UplinkSettings
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ class Uplink:
     Example:
         >>> uplink = Uplink(settings, outbox)
         >>> uplink.start()
-        >>> outbox.add(event, [EvidenceFile("snapshot", jpeg)]); uplink.notify()
+        >>> outbox.add(event, [Attachment("snapshot", jpeg)]); uplink.notify()
         >>> uplink.stop()
     """
 
@@ -418,7 +418,7 @@ def _headers(token: str) -> dict[str, str]:
             "User-Agent": f"fishwatch/{software_version()}"}
 
 
-def _verify(handle: IO[bytes], item: StoredEvidence) -> None:
+def _verify(handle: IO[bytes], item: StoredAttachment) -> None:
     """Check that the file still is what the message says it is."""
     size = os.fstat(handle.fileno()).st_size
     if size != item.size:

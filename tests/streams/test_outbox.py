@@ -16,7 +16,7 @@ from uuid import UUID
 import pytest
 
 from detector.events import Event, EventType, FrameRef, Severity
-from streams.outbox import INCOMING_MAX_AGE_S, EvidenceFile, MessageState, Outbox
+from streams.outbox import INCOMING_MAX_AGE_S, Attachment, MessageState, Outbox
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
@@ -63,8 +63,8 @@ def test_revisions_payload_and_evidence_copies(outbox: Outbox, tmp_path: Path) -
     jpeg = write(tmp_path / "snap.JPG", b"\xff\xd8jpeg")
     clip = write(tmp_path / "clip.mp4", os.urandom(3000))
 
-    opened = outbox.add(make_event(1), [EvidenceFile("snapshot", jpeg)])
-    closed = outbox.add(make_event(1, closed=True), [EvidenceFile("clip", clip)],
+    opened = outbox.add(make_event(1), [Attachment("snapshot", jpeg)])
+    closed = outbox.add(make_event(1, closed=True), [Attachment("clip", clip)],
                         outcome="dispersed")
 
     assert (opened.revision, closed.revision) == (1, 2)
@@ -91,16 +91,16 @@ def test_revisions_payload_and_evidence_copies(outbox: Outbox, tmp_path: Path) -
 
 def test_move_takes_the_file_and_deletes_the_original(outbox: Outbox, tmp_path: Path) -> None:
     clip = write(tmp_path / "clip.mp4", b"mp4 data")
-    message = outbox.add(make_event(1, closed=True), [EvidenceFile("clip", clip)], move=True)
+    message = outbox.add(make_event(1, closed=True), [Attachment("clip", clip)], move=True)
     assert not clip.exists()
     assert message.evidence[0].path.read_bytes() == b"mp4 data"
 
 
 @pytest.mark.parametrize(("evidence", "exception"), [
-    (lambda d: [EvidenceFile("snapshot", write(d / "a.jpg", b"a")),
-                EvidenceFile("snapshot", write(d / "b.jpg", b"b"))], ValueError),
-    (lambda d: [EvidenceFile("snapshot", write(d / "a.jpg", b"a")),
-                EvidenceFile("clip", d / "missing.mp4")], FileNotFoundError),
+    (lambda d: [Attachment("snapshot", write(d / "a.jpg", b"a")),
+                Attachment("snapshot", write(d / "b.jpg", b"b"))], ValueError),
+    (lambda d: [Attachment("snapshot", write(d / "a.jpg", b"a")),
+                Attachment("clip", d / "missing.mp4")], FileNotFoundError),
 ])
 def test_a_failed_add_queues_nothing_and_leaves_no_file(outbox: Outbox, tmp_path: Path,
                                                         evidence, exception) -> None:
@@ -112,7 +112,7 @@ def test_a_failed_add_queues_nothing_and_leaves_no_file(outbox: Outbox, tmp_path
 
 def test_unknown_evidence_kind_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="evidence kind must be one of"):
-        EvidenceFile("thumbnail", tmp_path / "x.jpg")  # type: ignore[arg-type]
+        Attachment("thumbnail", tmp_path / "x.jpg")  # type: ignore[arg-type]
 
 
 def test_an_events_revisions_go_out_in_order(outbox: Outbox, clock: FakeClock) -> None:
@@ -172,9 +172,9 @@ def test_messages_survive_a_process_that_died_without_closing(tmp_path: Path) ->
 import os, sys
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from test_outbox import make_event
-from streams.outbox import EvidenceFile, Outbox
+from streams.outbox import Attachment, Outbox
 box = Outbox({str(db)!r})
-box.add(make_event(1), [EvidenceFile("snapshot", {str(snapshot)!r})])
+box.add(make_event(1), [Attachment("snapshot", {str(snapshot)!r})])
 box.add(make_event(2))
 os._exit(0)  # no close, no checkpoint
 """
@@ -188,7 +188,7 @@ os._exit(0)  # no close, no checkpoint
 def test_opening_sweeps_files_a_crash_left_behind(tmp_path: Path) -> None:
     db = tmp_path / "outbox.db"
     with Outbox(db) as box:
-        kept = box.add(make_event(1), [EvidenceFile("snapshot", write(tmp_path / "s.jpg", b"s"))])
+        kept = box.add(make_event(1), [Attachment("snapshot", write(tmp_path / "s.jpg", b"s"))])
         orphan = kept.evidence[0].path.with_name("r2-clip.mp4")  # renamed, never committed
         orphan.write_bytes(b"half")
         stray = box.evidence_dir / str(UUID(int=9))
@@ -206,8 +206,8 @@ def test_opening_sweeps_files_a_crash_left_behind(tmp_path: Path) -> None:
 
 def test_prune_deletes_old_deliveries_but_keeps_an_open_events_count(
         outbox: Outbox, clock: FakeClock, tmp_path: Path) -> None:
-    def snap(name: str) -> list[EvidenceFile]:
-        return [EvidenceFile("snapshot", write(tmp_path / name, name.encode()))]
+    def snap(name: str) -> list[Attachment]:
+        return [Attachment("snapshot", write(tmp_path / name, name.encode()))]
 
     closed_1 = outbox.add(make_event(1), snap("a.jpg"))
     closed_2 = outbox.add(make_event(1, closed=True), snap("b.jpg"))
@@ -235,10 +235,10 @@ def test_stats_count_messages_and_bytes(outbox: Outbox, clock: FakeClock,
     empty = outbox.stats()
     assert (empty.pending, empty.parked, empty.sent, empty.pending_bytes,
             empty.evidence_bytes, empty.oldest_pending_at) == (0, 0, 0, 0, 0, None)
-    first = outbox.add(make_event(1), [EvidenceFile("clip", write(tmp_path / "c.mp4", b"x" * 700))])
+    first = outbox.add(make_event(1), [Attachment("clip", write(tmp_path / "c.mp4", b"x" * 700))])
     clock.now += 5
-    outbox.add(make_event(2), [EvidenceFile("snapshot", write(tmp_path / "s.jpg", b"y" * 30))])
-    parked = outbox.add(make_event(3), [EvidenceFile("snapshot", write(tmp_path / "t.jpg", b"z"))])
+    outbox.add(make_event(2), [Attachment("snapshot", write(tmp_path / "s.jpg", b"y" * 30))])
+    parked = outbox.add(make_event(3), [Attachment("snapshot", write(tmp_path / "t.jpg", b"z"))])
     outbox.park(parked.id, error="HTTP 413")
     stats = outbox.stats()
     assert (stats.pending, stats.parked, stats.sent) == (2, 1, 0)

@@ -30,7 +30,7 @@ from uuid import UUID
 import pytest
 
 from detector.events import Event, EventType, FrameRef, Severity
-from streams.outbox import EvidenceFile, MessageState, Outbox
+from streams.outbox import Attachment, MessageState, Outbox
 from streams.uplink import CameraReport, Delivery, Heartbeat, Uplink, UplinkLockedError
 from streams.uplink_settings import TokenError, UplinkSettings
 
@@ -253,14 +253,14 @@ class Evidence:
         self.folder = folder
         self.data: dict[tuple[int, str], bytes] = {}
 
-    def files(self, number: int, *kinds: str, clip_size: int = 100_000) -> list[EvidenceFile]:
+    def files(self, number: int, *kinds: str, clip_size: int = 100_000) -> list[Attachment]:
         result = []
         for kind in kinds:
             data = os.urandom(clip_size if kind == "clip" else 2_000)
             path = self.folder / f"{number}-{kind}{'.mp4' if kind == 'clip' else '.jpg'}"
             path.write_bytes(data)
             self.data[number, kind] = data
-            result.append(EvidenceFile(kind, path))  # type: ignore[arg-type]
+            result.append(Attachment(kind, path))  # type: ignore[arg-type]
         return result
 
 
