@@ -69,20 +69,29 @@ class EvidenceAnnotator:
     ) -> np.ndarray:
         """A new image: ``frame`` with ``zones`` shaded, ``detections`` boxed, a header on top."""
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"expected a BGR uint8 frame (H, W, 3), got {frame.dtype} "
-                             f"{frame.shape}")
+            raise ValueError(
+                f"expected a BGR uint8 frame (H, W, 3), got {frame.dtype} {frame.shape}"
+            )
         image = frame.copy()
         unit = max(1, round(image.shape[0] / 360))  # 1 px at 360p, 2 at 720p, 3 at 1080p
         scale = 0.45 * unit * self.text_scale
         self._zones(image, zones, unit, scale)
         self._boxes(image, detections, unit, scale)
         header = f"{camera}  {time.isoformat(sep=' ', timespec='seconds')}"
-        self._label(image, header if caption is None else f"{header}  {caption}", (0, 0),
-                    (255, 255, 255), scale, unit, below=True)
+        self._label(
+            image,
+            header if caption is None else f"{header}  {caption}",
+            (0, 0),
+            (255, 255, 255),
+            scale,
+            unit,
+            below=True,
+        )
         return image
 
-    def _zones(self, image: np.ndarray, zones: Sequence[PolygonZone], unit: int,
-               scale: float) -> None:
+    def _zones(
+        self, image: np.ndarray, zones: Sequence[PolygonZone], unit: int, scale: float
+    ) -> None:
         if not zones:
             return
         shade = image.copy()
@@ -111,9 +120,16 @@ class EvidenceAnnotator:
             self._label(image, text, (x1, y1), colour, scale, unit)
 
     @staticmethod
-    def _label(image: np.ndarray, text: str, corner: tuple[int, int],
-               colour: tuple[int, int, int], scale: float, unit: int, *,
-               below: bool = False) -> None:
+    def _label(
+        image: np.ndarray,
+        text: str,
+        corner: tuple[int, int],
+        colour: tuple[int, int, int],
+        scale: float,
+        unit: int,
+        *,
+        below: bool = False,
+    ) -> None:
         """Text on a dark band above ``corner`` (below it with ``below``), kept on the image."""
         text = _ascii(text)
         (width, height), baseline = cv2.getTextSize(text, _FONT, scale, unit)
@@ -123,5 +139,6 @@ class EvidenceAnnotator:
         top = min(max(top, 0), max(image.shape[0] - height - baseline - 2 * pad, 0))
         bottom = top + height + baseline + 2 * pad
         cv2.rectangle(image, (x, top), (x + width + 2 * pad, bottom), (0, 0, 0), cv2.FILLED)
-        cv2.putText(image, text, (x + pad, bottom - pad - baseline), _FONT, scale, colour, unit,
-                    cv2.LINE_AA)
+        cv2.putText(
+            image, text, (x + pad, bottom - pad - baseline), _FONT, scale, colour, unit, cv2.LINE_AA
+        )

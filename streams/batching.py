@@ -40,8 +40,9 @@ class FrameBatcher:
         ...         ...
     """
 
-    def __init__(self, sources: Sequence[FrameSource], *, max_batch: int = 1,
-                 idle_wait_s: float = 0.01) -> None:
+    def __init__(
+        self, sources: Sequence[FrameSource], *, max_batch: int = 1, idle_wait_s: float = 0.01
+    ) -> None:
         if max_batch < 1 or idle_wait_s <= 0:
             raise ValueError("need max_batch >= 1 and idle_wait_s > 0")
         self.max_batch = max_batch

@@ -88,8 +88,10 @@ class EvidenceWriter:
     ) -> tuple[EvidenceFile, EvidenceFile]:
         """(annotated snapshot, clean frame) as JPEGs, replacing earlier ones of the event."""
         folder = self.event_folder(event_id)
-        return (_write_atomic(folder / SNAPSHOT_NAME, self._jpeg(annotated)),
-                _write_atomic(folder / FRAME_NAME, self._jpeg(clean)))
+        return (
+            _write_atomic(folder / SNAPSHOT_NAME, self._jpeg(annotated)),
+            _write_atomic(folder / FRAME_NAME, self._jpeg(clean)),
+        )
 
     def write_clip(self, event_id: str, snapshot: PacketSnapshot | None) -> EvidenceFile | None:
         """The buffered video as MP4 (remuxed, or encoded for MJPEG/raw); None without video."""

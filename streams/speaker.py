@@ -40,8 +40,10 @@ class _Strict(BaseModel):
 def _check_template(text: str) -> str:
     for _, name, _, _ in string.Formatter().parse(text):
         if name is not None and name not in FIELDS:
-            raise ValueError(f"unknown field {{{name}}} in {text!r}; use "
-                             + ", ".join(f"{{{f}}}" for f in sorted(FIELDS)))
+            raise ValueError(
+                f"unknown field {{{name}}} in {text!r}; use "
+                + ", ".join(f"{{{f}}}" for f in sorted(FIELDS))
+            )
     return text
 
 
@@ -74,15 +76,21 @@ class SpeakerConfig(_Strict):
     method: Literal["GET", "POST", "PUT"] = Field("POST", description="HTTP method")
     headers: dict[str, str] = Field(default_factory=dict, description="extra HTTP headers")
     body: dict[str, Any] | str | None = Field(
-        None, description="JSON object, or text, sent with POST/PUT; strings may use {camera}, "
-                          "{type}, {zone}, {id}")
+        None,
+        description="JSON object, or text, sent with POST/PUT; strings may use {camera}, "
+        "{type}, {zone}, {id}",
+    )
     command: list[str] | None = Field(
-        None, min_length=1, description="program and arguments, run without a shell")
+        None, min_length=1, description="program and arguments, run without a shell"
+    )
     timeout_s: Annotated[float, Field(gt=0, le=60)] = Field(
-        5.0, description="give up on the call after this long")
+        5.0, description="give up on the call after this long"
+    )
     leave_within_s: Annotated[float, Field(gt=0, le=3600)] = Field(
-        30.0, description="seconds after the warning by which the person should have left: "
-                          "the event's outcome is then 'dispersed' or 'stayed'")
+        30.0,
+        description="seconds after the warning by which the person should have left: "
+        "the event's outcome is then 'dispersed' or 'stayed'",
+    )
 
     @model_validator(mode="after")
     def _one_action(self) -> SpeakerConfig:
@@ -133,8 +141,9 @@ class Speaker:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"speaker-{name}")
         self._client = httpx.Client(timeout=config.timeout_s) if config.url else None
 
-    def warn(self, fields: Mapping[str, str],
-             on_done: Callable[[WarningResult], None] | None = None) -> Future[WarningResult]:
+    def warn(
+        self, fields: Mapping[str, str], on_done: Callable[[WarningResult], None] | None = None
+    ) -> Future[WarningResult]:
         """Start the call; ``on_done`` gets the result on the speaker's thread."""
         future = self._pool.submit(self.call, fields)
         if on_done is not None:
@@ -150,17 +159,19 @@ class Speaker:
             error = f"{type(exc).__name__}: {exc}".splitlines()[0]
         if error is not None:
             log.warning("speaker %s: warning failed: %s", self.name, error)
-        return WarningResult(self.config.action, error is None, error,
-                             time.monotonic() - start)
+        return WarningResult(self.config.action, error is None, error, time.monotonic() - start)
 
     def _http(self, fields: Mapping[str, str]) -> str | None:
         config = self.config
         assert self._client is not None and config.url is not None
         body = _fill(config.body, fields)
         response = self._client.request(
-            config.method, _fill(config.url, fields), headers=_fill(config.headers, fields),
+            config.method,
+            _fill(config.url, fields),
+            headers=_fill(config.headers, fields),
             json=body if isinstance(body, dict) else None,
-            content=body if isinstance(body, str) else None)
+            content=body if isinstance(body, str) else None,
+        )
         if response.is_success:
             return None
         return f"{redact(config.url)}: HTTP {response.status_code}"
@@ -169,8 +180,13 @@ class Speaker:
         assert self.config.command is not None
         args = _fill(self.config.command, fields)
         try:
-            done = subprocess.run(args, capture_output=True, timeout=self.config.timeout_s,
-                                  check=False, stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                args,
+                capture_output=True,
+                timeout=self.config.timeout_s,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             return f"{args[0]}: no exit within {self.config.timeout_s:g} s"
         if done.returncode == 0:

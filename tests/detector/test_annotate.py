@@ -32,10 +32,15 @@ def test_draws_on_a_copy_and_leaves_the_frame_alone() -> None:
 
 
 def test_zones_are_shaded_and_outlined() -> None:
-    bank = PolygonZone("bank", np.array([[0, 200], [640, 200], [640, 360], [0, 360]]),
-                       (640, 360), frozenset({ZoneKind.NO_FISHING}))
+    bank = PolygonZone(
+        "bank",
+        np.array([[0, 200], [640, 200], [640, 360], [0, 360]]),
+        (640, 360),
+        frozenset({ZoneKind.NO_FISHING}),
+    )
     out = EvidenceAnnotator(zone_opacity=0.5).annotate(
-        _frame(), Detections.empty(), [bank], camera="pier-3", time=T)
+        _frame(), Detections.empty(), [bank], camera="pier-3", time=T
+    )
     assert (out[300, 320] != 90).any() and (out[100, 320] == 90).all()
 
 
@@ -46,5 +51,6 @@ def test_non_ascii_camera_names_and_empty_detections() -> None:
 
 def test_rejects_what_is_not_a_bgr_frame() -> None:
     with pytest.raises(ValueError, match="BGR uint8"):
-        EvidenceAnnotator().annotate(np.zeros((10, 10), np.uint8), Detections.empty(),
-                                     camera="x", time=T)
+        EvidenceAnnotator().annotate(
+            np.zeros((10, 10), np.uint8), Detections.empty(), camera="x", time=T
+        )

@@ -16,8 +16,11 @@ class _Camera:
         self.count = 0
 
     def offer(self) -> None:
-        self.slot.put(SampledFrame(self.name, np.zeros((2, 2, 3), np.uint8), float(self.count),
-                                   0.0, True, self.count))
+        self.slot.put(
+            SampledFrame(
+                self.name, np.zeros((2, 2, 3), np.uint8), float(self.count), 0.0, True, self.count
+            )
+        )
         self.count += 1
 
     def next_frame(self, timeout: float | None = None) -> SampledFrame | None:

@@ -42,8 +42,11 @@ def speaker_url() -> Iterator[str]:
 
 
 def test_http_call_with_the_event_fields(speaker_url: str) -> None:
-    speaker = Speaker(SpeakerConfig(url=f"{speaker_url}/play/{{camera}}",
-                                    body={"text": "{type} in {zone}", "volume": 80}))
+    speaker = Speaker(
+        SpeakerConfig(
+            url=f"{speaker_url}/play/{{camera}}", body={"text": "{type} in {zone}", "volume": 80}
+        )
+    )
     result = speaker.warn(FIELDS).result(timeout=10)
     speaker.close()
     assert (result.action, result.ok, result.error) == ("http", True, None)
@@ -68,8 +71,9 @@ def test_unreachable_speaker_does_not_raise() -> None:
 def test_local_command_without_a_shell(tmp_path: Path) -> None:
     out = tmp_path / "said.txt"
     script = "import sys; open(sys.argv[1], 'w').write(sys.argv[2])"
-    speaker = Speaker(SpeakerConfig(command=[sys.executable, "-c", script, str(out),
-                                             "{camera}; rm -rf /"]))
+    speaker = Speaker(
+        SpeakerConfig(command=[sys.executable, "-c", script, str(out), "{camera}; rm -rf /"])
+    )
     done = threading.Event()
     speaker.warn(FIELDS, on_done=lambda result: done.set() if result.ok else None)
     assert done.wait(10)
@@ -78,12 +82,14 @@ def test_local_command_without_a_shell(tmp_path: Path) -> None:
 
 
 def test_command_failures_and_timeouts(tmp_path: Path) -> None:
-    failing = Speaker(SpeakerConfig(command=[sys.executable, "-c",
-                                             "import sys; sys.exit('no audio device')"]))
+    failing = Speaker(
+        SpeakerConfig(command=[sys.executable, "-c", "import sys; sys.exit('no audio device')"])
+    )
     result = failing.call(FIELDS)
     assert not result.ok and "exit code 1: no audio device" in (result.error or "")
-    slow = Speaker(SpeakerConfig(command=[sys.executable, "-c", "import time; time.sleep(5)"],
-                                 timeout_s=0.2))
+    slow = Speaker(
+        SpeakerConfig(command=[sys.executable, "-c", "import time; time.sleep(5)"], timeout_s=0.2)
+    )
     result = slow.call(FIELDS)
     assert not result.ok and "no exit within 0.2 s" in (result.error or "")
     missing = Speaker(SpeakerConfig(command=[str(tmp_path / "absent")]))
@@ -92,16 +98,19 @@ def test_command_failures_and_timeouts(tmp_path: Path) -> None:
         speaker.close()
 
 
-@pytest.mark.parametrize(("settings", "message"), [
-    ({}, "exactly one of url or command"),
-    ({"url": "http://x", "command": ["say"]}, "exactly one of url or command"),
-    ({"url": "ftp://x"}, "http:// or https://"),
-    ({"command": ["say"], "body": "hi"}, "apply to url"),
-    ({"url": "http://x", "method": "GET", "body": "hi"}, "GET request has no body"),
-    ({"url": "http://x", "body": {"text": "{name}"}}, "unknown field {name}"),
-    ({"command": ["say", "{cam}"]}, "unknown field {cam}"),
-    ({"url": "http://x", "leave_within_s": 0}, "greater than 0"),
-])
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({}, "exactly one of url or command"),
+        ({"url": "http://x", "command": ["say"]}, "exactly one of url or command"),
+        ({"url": "ftp://x"}, "http:// or https://"),
+        ({"command": ["say"], "body": "hi"}, "apply to url"),
+        ({"url": "http://x", "method": "GET", "body": "hi"}, "GET request has no body"),
+        ({"url": "http://x", "body": {"text": "{name}"}}, "unknown field {name}"),
+        ({"command": ["say", "{cam}"]}, "unknown field {cam}"),
+        ({"url": "http://x", "leave_within_s": 0}, "greater than 0"),
+    ],
+)
 def test_config_mistakes(settings: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         SpeakerConfig(**settings)
