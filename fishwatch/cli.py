@@ -261,3 +261,186 @@ def eval_command(
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+# --- edge -------------------------------------------------------------------------------------
+#: ``detect`` without a config reviews a recording: faults are reported once they last 4 s (two
+#: identical keyframes of a 2 s GOP after the first), since a short blackout or freeze in a clip
+#: under review matters and there is no night-long flapping to guard against as on a live camera.
+REVIEW_FAULTS = {"black_s": 4.0, "freeze_s": 4.0, "covered_s": 4.0, "offline_s": None}
+
+
+def parse_sample(text: str) -> Any:
+    """``keyframes``, ``fps:2`` or ``every:5`` → a :class:`streams.settings.SamplingConfig`."""
+    from pydantic import ValidationError
+
+    from streams.settings import SamplingConfig
+
+    mode, _, value = text.partition(":")
+    try:
+        if mode == "keyframes" and not value:
+            return SamplingConfig(mode="keyframes")
+        if mode == "fps":
+            return SamplingConfig(mode="fps", fps=float(value))
+        if mode == "every":
+            return SamplingConfig(mode="every_n", n=int(value))
+    except (ValueError, ValidationError):
+        pass
+    raise typer.BadParameter(f"{text!r}: expected keyframes, fps:N (N > 0) or every:N (N >= 1)")
+
+
+def _load_detector(config: Any, model: Path | None) -> Any:
+    from detector.model import Detector
+
+    settings = config.model
+    return Detector(
+        model or settings.path,
+        class_map=settings.class_map,
+        output_format=settings.output_format,
+        conf_threshold=settings.conf_threshold,
+        iou_threshold=settings.iou_threshold,
+        intra_op_num_threads=settings.threads,
+    )
+
+
+def _run_until_signal(runner: Any) -> list[Any]:
+    """Run in this thread; the first Ctrl-C (or SIGTERM) stops cleanly, a second one at once."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        typer.echo("stopping (press Ctrl-C again to abort)", err=True)
+        stop.set()
+        signal.signal(signum, signal.SIG_DFL)
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return runner.run(stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _setup_logging(level: int) -> None:
+    import logging
+
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command("detect")
+@reports_user_errors
+def detect_command(
+    video: Annotated[Path, typer.Argument(help="video file to analyse")],
+    config: Annotated[Path | None, typer.Option(help="fishwatch.yaml: model, zones, rules")] = None,
+    model: Annotated[Path | None, typer.Option(help="model file, instead of the config's")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="evidence folder [default: fishwatch-out/VIDEO_STEM]")
+    ] = None,
+    camera: Annotated[
+        str | None, typer.Option(help="which of the config's cameras to take zones and rules from")
+    ] = None,
+    sample: Annotated[
+        str, typer.Option(help="frames to analyse: keyframes, fps:N or every:N")
+    ] = "fps:1",
+) -> None:
+    """Run the edge pipeline over one video file; print one JSON object per event as it closes.
+
+    Frames are sampled as a live camera would be, by default one per second of video (the
+    rules are tuned for 1-2 frames per second: at a 2 s GOP's keyframes, one missed detection
+    is a gap longer than a rule forgives). Without a config the whole frame is one zone where
+    every rule applies, and camera faults count from 4 s. The loudspeaker is never called.
+    """
+    import logging
+
+    from fishwatch.config import CameraConfig, FishwatchConfig, load_config
+    from fishwatch.edge import EdgeRunner, file_source
+    from streams.settings import FaultConfig
+
+    sampling = parse_sample(sample)
+    settings = load_config(config) if config is not None else FishwatchConfig()
+    if camera is not None and camera not in settings.cameras:
+        raise fail(
+            f"no camera {camera!r} in {config}; it has: {', '.join(settings.cameras) or 'none'}"
+        )
+    if camera is None and len(settings.cameras) > 1:
+        raise fail(f"{config} has {len(settings.cameras)} cameras; choose one with --camera")
+    chosen = settings.cameras[camera or next(iter(settings.cameras))] if settings.cameras else None
+    if not video.is_file():
+        raise fail(f"{video}: no such file")
+    source = file_source(video, chosen.source if chosen else None, sampling)
+    if chosen is None:
+        source = source.model_copy(update={"faults": FaultConfig(**REVIEW_FAULTS)})
+    name = camera or video.stem
+    camera_config = CameraConfig(source=source, analysis=chosen.analysis if chosen else None)
+    _setup_logging(logging.ERROR)
+    detector = _load_detector(settings, model)
+    folder = out or Path("fishwatch-out") / video.stem
+
+    def print_closed(message: dict[str, Any]) -> None:
+        if message["kind"] == "closed":
+            typer.echo(json.dumps(message, ensure_ascii=False))
+
+    runner = EdgeRunner(
+        {name: camera_config},
+        detector,
+        settings.evidence,
+        sink=print_closed,
+        folders={name: folder},
+        wall_clock=False,
+        report=lambda line: typer.echo(line, err=True),
+        status_interval_s=5.0,
+    )
+    (result,) = _run_until_signal(runner)
+    if result.error is not None:
+        raise fail(result.error)
+    typer.echo(f"{video}: {result.frames} frames analysed, evidence in {folder}", err=True)
+
+
+@app.command("edge")
+@reports_user_errors
+def edge_command(
+    config: Annotated[Path, typer.Option(help="fishwatch.yaml with the cameras to watch")],
+    model: Annotated[Path | None, typer.Option(help="model file, instead of the config's")] = None,
+) -> None:
+    """Watch the configured cameras until Ctrl-C; status on stderr, events on stdout (JSON lines).
+
+    Until the uplink to the centre is configured, every event message (opened, updated, closed)
+    is written to stdout as one JSON object per line.
+    """
+    import logging
+
+    from fishwatch.config import load_config
+    from fishwatch.edge import EdgeRunner
+
+    settings = load_config(config)
+    if not settings.cameras:
+        raise fail(f"{config}: no cameras configured (add a 'cameras:' section)")
+    _setup_logging(logging.INFO)
+    detector = _load_detector(settings, model)
+
+    def print_message(message: dict[str, Any]) -> None:
+        typer.echo(json.dumps(message, ensure_ascii=False))
+
+    runner = EdgeRunner(
+        settings.cameras,
+        detector,
+        settings.evidence,
+        sink=print_message,
+        max_batch=settings.edge.max_batch,
+        report=lambda line: typer.echo(line, err=True),
+        status_interval_s=settings.edge.status_interval_s,
+    )
+    if settings.metrics.port is not None:
+        port = runner.metrics.serve(settings.metrics.port, settings.metrics.address)
+        typer.echo(f"metrics on http://{settings.metrics.address}:{port}/metrics", err=True)
+    typer.echo(
+        f"watching {len(settings.cameras)} camera(s) with {detector.name} "
+        f"{detector.version}; Ctrl-C stops",
+        err=True,
+    )
+    results = _run_until_signal(runner)
+    for result in results:
+        if result.error is not None:
+            typer.echo(f"camera {result.name}: {result.error}", err=True)

@@ -6,13 +6,24 @@ error rather than a silently ignored setting.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from detector.classes import CLASS_NAMES
+from detector.settings import AnalysisSettings
+from streams.settings import CameraSourceConfig
+from streams.speaker import SpeakerConfig
 
 #: The model fishwatch ships; paths in a config are relative to the config file.
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "fishwatch-yolo11n.onnx"
@@ -53,15 +64,114 @@ class ModelConfig(StrictModel):
         return value
 
 
+#: Camera names become folder names and metric labels: letters, digits, '_', '-' and '.'.
+_CAMERA_NAME = re.compile(r"[^\W_][\w.-]{0,63}")
+
+
+def verify_camera_name(name: str) -> str:
+    """A camera name must be usable as a folder name and a metric label."""
+    if not _CAMERA_NAME.fullmatch(name):
+        raise ValueError(
+            f"camera name {name!r}: use 1-64 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+CameraName = Annotated[str, AfterValidator(verify_camera_name)]
+
+
+class CameraConfig(StrictModel):
+    """One camera: where its video comes from, how it is analysed, what answers an event."""
+
+    source: CameraSourceConfig = Field(description="stream, file or USB device; sampling; faults")
+    analysis: AnalysisSettings | None = Field(
+        None,
+        description="zones, filters, tracker, rules, events; left out: the whole frame is "
+        "one zone where every rule applies, at the stream's own frame size",
+    )
+    speaker: SpeakerConfig | None = Field(
+        None, description="loudspeaker warning when an event opens; left out: none"
+    )
+
+
+class EvidenceConfig(StrictModel):
+    """Where event evidence goes and what it holds."""
+
+    folder: Path = Field(
+        Path("/var/lib/fishwatch/evidence"),
+        description="evidence root, one folder per camera "
+        "and event below it; relative paths are "
+        "relative to the config file",
+    )
+    pre_capture_s: Annotated[float, Field(ge=0, le=120)] = Field(
+        10.0, description="clip seconds before the event's start"
+    )
+    post_capture_s: Annotated[float, Field(ge=0, le=120)] = Field(
+        10.0, description="clip seconds after the event's start"
+    )
+    jpeg_quality: Annotated[int, Field(ge=1, le=100)] = Field(85, description="snapshot quality")
+    max_held_frames: Annotated[int, Field(ge=1, le=256)] = Field(
+        16, description="open events whose best frame is kept in memory (≈3 MB each at 720p)"
+    )
+
+
+class MetricsConfig(StrictModel):
+    """Prometheus metrics over HTTP (``/metrics``)."""
+
+    port: Annotated[int, Field(ge=0, le=65535)] | None = Field(
+        None, description="TCP port to serve on (0: any free port); left out: no metrics"
+    )
+    address: str = Field("127.0.0.1", description="address to listen on; 0.0.0.0 for all")
+
+
+class EdgeConfig(StrictModel):
+    """How the edge box runs its cameras."""
+
+    max_batch: Annotated[int, Field(ge=1, le=4)] = Field(
+        1,
+        description="frames per detector call; on 2 cores a batch is no faster than single "
+        "frames, and single frames keep each camera's latency lowest",
+    )
+    status_interval_s: Annotated[float, Field(gt=0, le=3600)] = Field(
+        10.0, description="seconds between status lines on the console"
+    )
+
+
 class FishwatchConfig(StrictModel):
     """The root of the config file."""
 
     model: ModelConfig = ModelConfig()
+    cameras: dict[CameraName, CameraConfig] = Field(default_factory=dict, description="by name")
+    evidence: EvidenceConfig = EvidenceConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    edge: EdgeConfig = EdgeConfig()
 
     def resolve_paths(self, base: Path) -> FishwatchConfig:
         """Make relative file paths relative to the config file's folder."""
-        path = self.model.path if self.model.path.is_absolute() else base / self.model.path
-        return self.model_copy(update={"model": self.model.model_copy(update={"path": path})})
+
+        def under(path: Path) -> Path:
+            return path if path.is_absolute() else base / path
+
+        cameras = {
+            name: camera
+            if camera.source.path is None
+            else camera.model_copy(
+                update={
+                    "source": camera.source.model_copy(update={"path": under(camera.source.path)})
+                }
+            )
+            for name, camera in self.cameras.items()
+        }
+        return self.model_copy(
+            update={
+                "model": self.model.model_copy(update={"path": under(self.model.path)}),
+                "evidence": self.evidence.model_copy(
+                    update={"folder": under(self.evidence.folder)}
+                ),
+                "cameras": cameras,
+            }
+        )
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:

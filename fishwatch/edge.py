@@ -1,0 +1,325 @@
+"""The edge box: cameras, one detector and each camera's incidents, wired from the config.
+
+N camera threads leave their freshest frame in their slots; ONE inference worker (the thread
+that calls :meth:`EdgeRunner.run`) takes ready frames round-robin, runs the one shared ONNX
+session on them and hands each camera's detections to its :class:`CameraIncidents`. Frames the
+worker had no time for are replaced in the slots and counted as skipped; nothing queues up.
+``fishwatch detect`` runs the same runner over one file camera read as fast as the worker goes.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import statistics
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from detector.detections import Detections
+from detector.settings import RulesSettings
+from detector.zones import FrameSizeError
+from fishwatch.config import CameraConfig, EvidenceConfig
+from fishwatch.incidents import CameraIncidents, EventSink, EvidencePlan, Message, ModelInfo
+from fishwatch.metrics import CameraFigures, EdgeMetrics, RunnerFigures
+from streams.batching import FrameBatcher
+from streams.camera import Camera, CameraState, CameraStatus
+from streams.evidence import EvidenceWriter
+from streams.health import CameraFault
+from streams.settings import CameraSourceConfig, SamplingConfig
+from streams.source import SampledFrame
+from streams.speaker import Speaker
+
+log = logging.getLogger(__name__)
+
+_DONE = frozenset({CameraState.ENDED, CameraState.FAILED, CameraState.STOPPED})
+#: A clip is cut once the camera is this far past its end; keyframes may lag by one GOP.
+_GOP_MARGIN_S = 4.0
+_INFERENCE_WINDOW = 50
+
+
+class FrameDetector(Protocol):
+    """What the runner needs of a detector (:class:`detector.model.Detector` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]: ...
+
+
+@dataclass(frozen=True)
+class CameraResult:
+    """How a camera ended up when the runner stopped."""
+
+    name: str
+    state: CameraState
+    error: str | None
+    frames: int  # frames analysed
+
+
+def ring_seconds(camera: CameraConfig, evidence: EvidenceConfig) -> float:
+    """Seconds of video the camera's ring must hold to cut an event's whole clip.
+
+    An event starts when its situation began but opens only after the rule's dwell (or a
+    fault's hold time); its clip reaches ``pre_capture_s`` before that start and is cut at
+    ``post_capture_s`` after it, or at opening if that is later.
+    """
+    rules = camera.analysis.rules if camera.analysis is not None else RulesSettings()
+    faults = camera.source.faults
+    waits = [
+        rule.min_dwell_s
+        for rule in (rules.angling, rules.net_fishing, rules.boat_intrusion, rules.loitering)
+        if rule.enabled
+    ]
+    waits += [
+        s
+        for s in (faults.black_s, faults.freeze_s, faults.covered_s, faults.offline_s)
+        if s is not None
+    ]
+    needed = evidence.pre_capture_s + max([evidence.post_capture_s, *waits]) + _GOP_MARGIN_S
+    return min(max(camera.source.pre_capture_s, needed), 600.0)
+
+
+class _Unit:
+    """One camera and its incidents."""
+
+    def __init__(self, camera: Camera, incidents: CameraIncidents, speaker: Speaker | None) -> None:
+        self.camera = camera
+        self.incidents = incidents
+        self.speaker = speaker
+        self.error: str | None = None
+        self.finished = False
+
+    @property
+    def name(self) -> str:
+        return self.camera.name
+
+
+class EdgeRunner:
+    """Runs cameras through one detector until they are all done or ``stop`` is set.
+
+    ``folders`` overrides a camera's evidence folder (``evidence.folder/<camera>`` otherwise);
+    ``wall_clock`` False dates frames by their stream time (files read faster than real time).
+
+    Example:
+        >>> runner = EdgeRunner(config.cameras, detector, config.evidence, sink=outbox.put)
+        >>> stop = threading.Event()               # set it from a signal handler
+        >>> results = runner.run(stop)
+    """
+
+    def __init__(
+        self,
+        cameras: Mapping[str, CameraConfig],
+        detector: FrameDetector,
+        evidence: EvidenceConfig,
+        *,
+        sink: EventSink,
+        folders: Mapping[str, Path] | None = None,
+        wall_clock: bool = True,
+        max_batch: int = 1,
+        report: Callable[[str], None] | None = None,
+        status_interval_s: float = 10.0,
+        outbox_size: Callable[[], int] | None = None,
+    ) -> None:
+        self._detector = detector
+        self._sink = sink
+        self._report = report
+        self._status_interval_s = status_interval_s
+        self._outbox_size = outbox_size
+        self._inference_ms: deque[float] = deque(maxlen=_INFERENCE_WINDOW)
+        self.metrics = EdgeMetrics(self.figures)
+        model = ModelInfo(detector.name, detector.version, detector.sha256)
+        plan = EvidencePlan(evidence.pre_capture_s, evidence.post_capture_s)
+        self._units: dict[str, _Unit] = {}
+        for name, config in cameras.items():
+            source = config.source.model_copy(
+                update={"pre_capture_s": ring_seconds(config, evidence)}
+            )
+            camera = Camera(name, source, on_fault=functools.partial(self._on_fault, name))
+            speaker = Speaker(config.speaker, name=name) if config.speaker is not None else None
+            incidents = CameraIncidents(
+                name,
+                config.analysis,
+                model,
+                EvidenceWriter(
+                    (folders or {}).get(name, evidence.folder / name),
+                    jpeg_quality=evidence.jpeg_quality,
+                ),
+                snapshot=camera.snapshot,
+                emit=self._emit,
+                plan=plan,
+                speaker=speaker,
+                leave_within_s=config.speaker.leave_within_s if config.speaker else 0.0,
+                max_held_frames=evidence.max_held_frames,
+                wall_clock=wall_clock,
+            )
+            self._units[name] = _Unit(camera, incidents, speaker)
+        self._batcher = FrameBatcher([u.camera for u in self._units.values()], max_batch=max_batch)
+
+    def _on_fault(self, name: str, fault: CameraFault) -> None:
+        self._units[name].incidents.on_fault(fault)
+
+    def _emit(self, message: Message) -> None:
+        self.metrics.events.labels(message["camera"], message["type"], message["kind"]).inc()
+        self._sink(message)
+
+    # -- figures -------------------------------------------------------------------------------
+
+    def statuses(self) -> list[CameraStatus]:
+        return [u.camera.status() for u in self._units.values()]
+
+    def figures(self) -> RunnerFigures:
+        """A consistent-enough snapshot for metrics and the console (read from any thread)."""
+        cameras = []
+        for unit in self._units.values():
+            status = unit.camera.status()
+            cameras.append(
+                CameraFigures(
+                    unit.name,
+                    status.online,
+                    status.input_fps,
+                    status.sampled_fps,
+                    unit.incidents.detection_fps,
+                    status.frames_dropped,
+                )
+            )
+        return RunnerFigures(
+            cameras,
+            self._batcher.last_batch,
+            sum(u.incidents.pending_clips for u in self._units.values()),
+            self._outbox_size() if self._outbox_size is not None else None,
+        )
+
+    # -- running -------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> list[CameraResult]:
+        """Start the cameras and detect until every camera is done or ``stop`` is set."""
+        for unit in self._units.values():
+            unit.camera.start()
+        next_status = time.monotonic() + self._status_interval_s
+        try:
+            while not stop.is_set() and any(not u.finished for u in self._units.values()):
+                frames = self._batcher.next_batch(stop, timeout=0.25)
+                if frames:
+                    self._detect(frames)
+                for unit in self._units.values():
+                    if not unit.finished:
+                        unit.incidents.pump()
+                if not frames:
+                    self._retire_done()
+                if self._report is not None and time.monotonic() >= next_status:
+                    next_status = time.monotonic() + self._status_interval_s
+                    self._print_status()
+        finally:
+            self._shutdown()
+        if self._report is not None:
+            self._print_status()
+        return [
+            CameraResult(u.name, u.camera.status().state, u.error, u.incidents.frames)
+            for u in self._units.values()
+        ]
+
+    def _detect(self, frames: list[SampledFrame]) -> None:
+        start = time.perf_counter()
+        found = self._detector.detect([f.frame for f in frames])
+        elapsed = time.perf_counter() - start
+        self.metrics.inference.observe(elapsed)
+        self._inference_ms.append(1000 * elapsed / len(frames))
+        for frame, detections in zip(frames, found, strict=True):
+            unit = self._units[frame.camera]
+            if unit.finished:
+                continue
+            try:
+                unit.incidents.on_frame(frame, detections)
+            except FrameSizeError as exc:
+                self._fail(unit, str(exc))
+            except Exception as exc:  # one camera's bug must not stop the others
+                log.exception("camera %s: analysis failed", unit.name)
+                self._fail(unit, f"analysis failed: {type(exc).__name__}: {exc}")
+
+    def _fail(self, unit: _Unit, error: str) -> None:
+        log.error("camera %s: %s", unit.name, error)
+        unit.error = error
+        unit.camera.stop(timeout=0)
+        self._finish(unit)
+
+    def _retire_done(self) -> None:
+        """Finish cameras that have ended or failed and have no frame left in their slot."""
+        for unit in self._units.values():
+            if unit.finished or unit.camera.status().state not in _DONE:
+                continue
+            while (frame := unit.camera.next_frame(timeout=0)) is not None:
+                self._detect([frame])
+            status = unit.camera.status()
+            if status.state is CameraState.FAILED:
+                unit.error = status.last_error
+            self._finish(unit)
+
+    def _finish(self, unit: _Unit) -> None:
+        if unit.finished:
+            return
+        unit.finished = True
+        if unit.camera in self._batcher.sources:
+            self._batcher.remove(unit.camera)
+        try:
+            unit.incidents.finish()
+        finally:
+            if unit.speaker is not None:
+                unit.speaker.close()
+
+    def _shutdown(self) -> None:
+        """Stop every camera (all at once, then wait), close what is open."""
+        for unit in self._units.values():
+            unit.camera.stop(timeout=0)
+        deadline = time.monotonic() + 5.0
+        for unit in self._units.values():
+            if not unit.camera.stop(timeout=max(0.0, deadline - time.monotonic())):
+                log.warning("camera %s: reader thread still blocked at shutdown", unit.name)
+        for unit in self._units.values():
+            self._finish(unit)
+        self.metrics.close()
+
+    def _print_status(self) -> None:
+        assert self._report is not None
+        ms = statistics.median(self._inference_ms) if self._inference_ms else 0.0
+        figures = {c.name: c for c in self.figures().cameras}
+        self._report(f"inference {ms:.0f} ms/frame, queue {self._batcher.last_batch}")
+        for unit in self._units.values():
+            status, figure = unit.camera.status(), figures[unit.name]
+            line = (
+                f"  {unit.name}: {status.state} {figure.input_fps:.1f} fps, decoded "
+                f"{figure.decoded_fps:.1f}, detected {figure.detection_fps:.1f}, skipped "
+                f"{figure.frames_skipped}, frames {unit.incidents.frames}, open "
+                f"{unit.incidents.open_count}"
+            )
+            error = unit.error or status.last_error
+            self._report(line + (f", last error: {error}" if error else ""))
+
+
+def file_source(
+    path: Path, base: CameraSourceConfig | None, sample: SamplingConfig
+) -> CameraSourceConfig:
+    """A config reading ``path`` as fast as the worker takes frames, nothing dropped."""
+    update: dict[str, object] = {
+        "url": None,
+        "device": None,
+        "kind": None,
+        "path": path,
+        "pace": "fast",
+        "loop": False,
+        "sample": sample,
+    }
+    config = base or CameraSourceConfig(path=path)
+    return CameraSourceConfig.model_validate({**config.model_dump(), **update})

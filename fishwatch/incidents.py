@@ -1,0 +1,560 @@
+"""One camera's incidents: detections and camera faults in, event messages with evidence out.
+
+A :class:`CameraIncidents` is fed by the inference worker, one thread, in stream order: each
+frame's detections go through the camera's :class:`~detector.pipeline.CameraAnalyzer`; every event
+change and every camera fault becomes a message (a JSON-ready dict, the same shape for both) that
+carries its evidence files with their sha256. Fault records and loudspeaker results arrive from
+other threads and are queued until the worker's next :meth:`CameraIncidents.pump`.
+
+Evidence of an event: the annotated and the clean picture of its most confident frame (rewritten
+when a better frame comes), and a clip from ``pre_capture_s`` before its start to
+``post_capture_s`` after it, cut from the camera's packet ring once the camera has got that far.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from detector.annotate import EvidenceAnnotator
+from detector.classes import CLASS_NAMES, FishwatchClass
+from detector.detections import Detections
+from detector.events import Event, EventUpdate, FrameRef, UpdateKind
+from detector.pipeline import CameraAnalyzer
+from detector.settings import AnalysisSettings
+from streams.evidence import BestFrames, EvidenceFile, EvidenceWriter
+from streams.health import CameraFault
+from streams.ring import PacketSnapshot
+from streams.source import SampledFrame
+from streams.speaker import Speaker, WarningResult
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+#: Receives every event message; the uplink's outbox in production, stdout for ``detect``.
+EventSink = Callable[[Message], None]
+Outcome = Literal["dispersed", "stayed"]
+
+CAMERA_FAULT = "camera_fault"
+_RATE_WINDOW_S = 5.0
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which exact model made the detections, named in every message."""
+
+    name: str
+    version: str
+    sha256: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class EvidencePlan:
+    """What evidence to cut around an event."""
+
+    pre_capture_s: float = 10.0
+    post_capture_s: float = 10.0
+
+
+@dataclass
+class _Evidence:
+    snapshot: EvidenceFile | None = None
+    frame: EvidenceFile | None = None
+    clip: EvidenceFile | None = None
+    pictured_s: float | None = None  # stream time of the frame in the pictures
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            name: None if f is None else f.to_dict()
+            for name, f in (("snapshot", self.snapshot), ("frame", self.frame), ("clip", self.clip))
+        }
+
+
+@dataclass
+class _Clip:
+    incident: str
+    start: float
+    end: float
+
+
+@dataclass
+class _Warning:
+    deadline_s: float
+    result: WarningResult | None = None
+    outcome: Outcome | None = None
+    person_seen_s: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        result = self.result
+        return {
+            "action": None if result is None else result.action,
+            "ok": None if result is None else result.ok,
+            "error": None if result is None else result.error,
+            "outcome": self.outcome,
+        }
+
+
+@dataclass
+class _Fault:
+    fault: CameraFault
+    needs_picture: bool
+    evidence: _Evidence = field(default_factory=_Evidence)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _wall(unix: float) -> datetime:
+    return datetime.fromtimestamp(unix, UTC)
+
+
+class _Rate:
+    """Frames per second over the last few seconds (monotonic clock)."""
+
+    def __init__(self) -> None:
+        self._times: deque[float] = deque()
+
+    def add(self) -> None:
+        self._times.append(time.monotonic())
+
+    def per_second(self) -> float:
+        now = time.monotonic()
+        while self._times and self._times[0] < now - _RATE_WINDOW_S:
+            self._times.popleft()
+        if len(self._times) < 2:
+            return 0.0
+        return (len(self._times) - 1) / max(self._times[-1] - self._times[0], 1e-9)
+
+
+class CameraIncidents:
+    """Events, faults, evidence and loudspeaker warnings of one camera.
+
+    ``analysis`` None means the stream's own frame size with the whole frame as one zone where
+    every rule applies; the analyzer is then built on the first frame. ``snapshot`` gives the
+    camera's buffered packets for a span of stream seconds (``Camera.snapshot``). ``wall_clock``
+    False places frames on the wall clock by their stream time from the first frame (files read
+    faster than real time), True uses the time each frame was read (live cameras).
+
+    Example:
+        >>> incidents = CameraIncidents("pier-3", None, model, EvidenceWriter(folder),
+        ...                             snapshot=camera.snapshot, emit=outbox.put)
+        >>> incidents.on_frame(frame, detections)   # from the inference worker
+        >>> incidents.finish()                      # camera ended: close what is open
+    """
+
+    def __init__(
+        self,
+        camera: str,
+        analysis: AnalysisSettings | None,
+        model: ModelInfo,
+        writer: EvidenceWriter,
+        *,
+        snapshot: Callable[[float, float], PacketSnapshot | None],
+        emit: EventSink,
+        plan: EvidencePlan | None = None,
+        speaker: Speaker | None = None,
+        leave_within_s: float = 30.0,
+        max_held_frames: int = 16,
+        wall_clock: bool = True,
+        annotator: EvidenceAnnotator | None = None,
+    ) -> None:
+        self.camera = camera
+        self.model = model
+        self.writer = writer
+        self.plan = plan or EvidencePlan()
+        self.speaker = speaker
+        self.leave_within_s = leave_within_s
+        self._analysis = analysis
+        self._analyzer: CameraAnalyzer | None = None
+        self._snapshot = snapshot
+        self._emit = emit
+        self._wall_clock = wall_clock
+        self._annotator = annotator or EvidenceAnnotator()
+        self._best = BestFrames(max_held_frames)
+        self._evidence: dict[str, _Evidence] = {}
+        self._events: dict[str, Event] = {}  # open events as last reported
+        self._clips: list[_Clip] = []
+        self._warnings: dict[str, _Warning] = {}
+        self._faults: dict[str, _Fault] = {}
+        self._inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._last: SampledFrame | None = None
+        self._wall_origin: float | None = None
+        self._rate = _Rate()
+        self.frames = 0
+
+    # -- what the runner reads -----------------------------------------------------------------
+
+    @property
+    def detection_fps(self) -> float:
+        return self._rate.per_second()
+
+    @property
+    def open_count(self) -> int:
+        return len(self._events) + sum(f.fault.is_open for f in self._faults.values())
+
+    @property
+    def pending_clips(self) -> int:
+        return len(self._clips)
+
+    # -- input from other threads --------------------------------------------------------------
+
+    def on_fault(self, fault: CameraFault) -> None:
+        """Camera thread: a fault opened or closed; handled at the next :meth:`pump`."""
+        self._inbox.put(lambda: self._fault(fault))
+
+    def pump(self) -> None:
+        """Worker thread: handle the faults and speaker results that have arrived."""
+        while True:
+            try:
+                job = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            job()
+
+    # -- frames --------------------------------------------------------------------------------
+
+    def on_frame(self, frame: SampledFrame, detections: Detections) -> None:
+        """One analysed frame, in stream order.
+
+        Raises:
+            detector.zones.FrameSizeError: the stream's frames are not the configured size.
+        """
+        self.pump()
+        self.frames += 1
+        self._rate.add()
+        height, width = frame.frame.shape[:2]
+        analyzer = self._analyzer_for(width, height)
+        ref = self._ref(frame)
+        self._last = frame
+        self._picture_faults(frame)
+        updates = analyzer.update(ref, detections, frame_size=(width, height))
+        for event in analyzer.open_events:
+            held = self._best.get(str(event.id))
+            if event.best_frame.stream_s == frame.pts and (held is None or held[0] != frame.pts):
+                self._best.hold(str(event.id), frame.pts, frame.frame)
+        for update in updates:
+            self._update(update, frame)
+        self._watch_warnings(frame, detections)
+        self._write_due_clips(frame.pts)
+
+    def finish(self) -> None:
+        """The camera is done (ended, failed or stopped): close events and faults, cut clips."""
+        self.pump()
+        last = self._last
+        if self._analyzer is not None and last is not None:
+            for update in self._analyzer.close(self._ref(last)):
+                self._update(update, last)
+        for record in list(self._faults.values()):
+            if record.fault.is_open:
+                end = last.pts if last is not None else record.fault.start
+                wall = last.wall if last is not None else time.time()
+                self._fault(replace(record.fault, end=max(end, record.fault.start), ended_at=wall))
+        for clip in list(self._clips):
+            self._write_clip(clip)
+
+    # -- events --------------------------------------------------------------------------------
+
+    def _analyzer_for(self, width: int, height: int) -> CameraAnalyzer:
+        if self._analyzer is None:
+            settings = self._analysis or AnalysisSettings(frame_size=(width, height))
+            self._analysis = settings
+            self._analyzer = CameraAnalyzer(
+                self.camera, settings, model_name=self.model.name, model_version=self.model.version
+            )
+        return self._analyzer
+
+    def _ref(self, frame: SampledFrame) -> FrameRef:
+        if self._wall_clock:
+            return FrameRef(frame.index, frame.pts, _wall(frame.wall))
+        if self._wall_origin is None:
+            self._wall_origin = frame.wall - frame.pts
+        return FrameRef(frame.index, frame.pts, _wall(self._wall_origin + frame.pts))
+
+    def _update(self, update: EventUpdate, frame: SampledFrame) -> None:
+        event = update.event
+        key = str(event.id)
+        evidence = self._evidence.setdefault(key, _Evidence())
+        if update.kind is UpdateKind.OPENED:
+            self._best.hold(key, frame.pts, frame.frame)
+            self._clips.append(
+                _Clip(
+                    key,
+                    event.start_s - self.plan.pre_capture_s,
+                    event.start_s + self.plan.post_capture_s,
+                )
+            )
+            if self.speaker is not None:
+                self._warn(event, frame.pts)
+        self._picture_event(event, evidence)
+        if update.kind is UpdateKind.CLOSED:
+            for clip in [c for c in self._clips if c.incident == key]:
+                self._write_clip(clip, announce=False)
+            warning = self._warnings.get(key)
+            if warning is not None and warning.outcome is None:
+                warning.outcome = "dispersed"  # the incident ended: nobody is left doing it
+            self._best.release(key)
+            self._events.pop(key, None)
+        else:
+            self._events[key] = event
+        self._send_event(update.kind, event)
+        if update.kind is UpdateKind.CLOSED:
+            self._evidence.pop(key, None)
+            self._warnings.pop(key, None)
+
+    def _picture_event(self, event: Event, evidence: _Evidence) -> None:
+        """(Re)write the pictures when a better frame than the pictured one is held."""
+        key = str(event.id)
+        held = self._best.get(key)
+        if held is None or held[0] == evidence.pictured_s:
+            return
+        stream_s, image = held
+        boxes = Detections(
+            np.array([b.xyxy for b in event.evidence], np.float32).reshape(-1, 4),
+            [b.confidence for b in event.evidence],
+            [b.class_id for b in event.evidence],
+            tracker_id=[b.track_id for b in event.evidence],
+        )
+        assert self._analysis is not None and self._analyzer is not None
+        zones = [z for z in self._analyzer.zones if z.name in self._analysis.zones]
+        caption = f"{event.type.value} {event.best_confidence:.2f} in {event.zone}"
+        annotated = self._annotator.annotate(
+            image,
+            boxes,
+            zones,
+            camera=self.camera,
+            time=self._local(event.best_frame.wall_time),
+            caption=caption,
+        )
+        evidence.snapshot, evidence.frame = self.writer.write_images(key, image, annotated)
+        evidence.pictured_s = stream_s
+
+    def _local(self, moment: datetime) -> datetime:
+        """The time in the zone the camera's ban calendars use: what officers read locally."""
+        assert self._analysis is not None
+        return moment.astimezone(ZoneInfo(self._analysis.rules.angling.calendar.timezone))
+
+    def _send_event(self, kind: UpdateKind | str, event: Event) -> None:
+        key = str(event.id)
+        warning = self._warnings.get(key)
+        evidence = self._evidence.get(key, _Evidence())
+        self._send(
+            {
+                "kind": str(kind),
+                "id": key,
+                "type": event.type.value,
+                "camera": self.camera,
+                "zone": event.zone,
+                "severity": event.severity.value,
+                "start": _iso(event.start),
+                "end": _iso(event.end),
+                "start_s": round(event.start_s, 3),
+                "end_s": None if event.end_s is None else round(event.end_s, 3),
+                "confidence": round(event.best_confidence, 4),
+                "track_ids": list(event.track_ids),
+                "boxes": [
+                    {
+                        "track_id": b.track_id,
+                        "class": CLASS_NAMES[b.class_id],
+                        "xyxy": [round(v, 1) for v in b.xyxy],
+                        "confidence": round(b.confidence, 4),
+                    }
+                    for b in event.evidence
+                ],
+                "best_frame": {
+                    "stream_s": round(event.best_frame.stream_s, 3),
+                    "wall_time": _iso(event.best_frame.wall_time),
+                },
+                "model": self.model.to_dict(),
+                **evidence.to_dict(),
+                "warning": None if warning is None else warning.to_dict(),
+            }
+        )
+
+    def _send(self, message: Message) -> None:
+        try:
+            self._emit(message)
+        except Exception:  # a broken sink must not stop detection; the message is logged
+            log.exception(
+                "camera %s: could not hand over event message %s (%s)",
+                self.camera,
+                message["id"],
+                message["kind"],
+            )
+
+    # -- clips ---------------------------------------------------------------------------------
+
+    def _write_due_clips(self, now: float) -> None:
+        for clip in [c for c in self._clips if now >= c.end]:
+            self._write_clip(clip)
+
+    def _write_clip(self, clip: _Clip, *, announce: bool = True) -> None:
+        """Cut the clip with what the ring holds; ``announce`` sends an update for open ones."""
+        self._clips.remove(clip)
+        try:
+            written = self.writer.write_clip(clip.incident, self._snapshot(clip.start, clip.end))
+        except Exception:  # evidence is best effort: the event itself must still go out
+            log.exception("camera %s: could not write the clip of %s", self.camera, clip.incident)
+            return
+        if clip.incident in self._faults:
+            record = self._faults[clip.incident]
+            record.evidence.clip = written
+            if announce:
+                self._send_fault(record, UpdateKind.UPDATED)
+            return
+        evidence = self._evidence.get(clip.incident)
+        if evidence is None:
+            return
+        evidence.clip = written
+        event = self._events.get(clip.incident)
+        if announce and event is not None:
+            self._send_event(UpdateKind.UPDATED, event)
+
+    # -- loudspeaker ---------------------------------------------------------------------------
+
+    def _warn(self, event: Event, now: float) -> None:
+        assert self.speaker is not None
+        key = str(event.id)
+        self._warnings[key] = _Warning(deadline_s=now + self.leave_within_s)
+        fields = {"camera": self.camera, "type": event.type.value, "zone": event.zone, "id": key}
+        self.speaker.warn(
+            fields, on_done=lambda result: self._inbox.put(lambda: self._warned(key, result))
+        )
+
+    def _warned(self, key: str, result: WarningResult) -> None:
+        warning = self._warnings.get(key)
+        if warning is None:
+            return  # closed before the call returned; the outcome is already out
+        warning.result = result
+        event = self._events.get(key)
+        if event is not None:
+            self._send_event(UpdateKind.UPDATED, event)
+
+    def _watch_warnings(self, frame: SampledFrame, detections: Detections) -> None:
+        """Note people still in a warned event's zone; decide the outcome at the deadline.
+
+        A person counts as still there when a person detection stands in the event's zone
+        within the rules' ``max_gap_s`` before the deadline (the gap a missed detection may
+        leave), so one missed frame does not make a stayer look dispersed.
+        """
+        if not self._warnings:
+            return
+        assert self._analyzer is not None and self._analysis is not None
+        threshold = self._analysis.filters["person"].threshold
+        people = detections[
+            (detections.class_id == FishwatchClass.PERSON) & (detections.confidence >= threshold)
+        ]
+        zones = {z.name: z for z in self._analyzer.zones}
+        for key, warning in self._warnings.items():
+            event = self._events.get(key)
+            if event is None or warning.outcome is not None:
+                continue
+            zone = zones.get(event.zone)
+            if zone is not None and len(people) and zone.trigger(people).any():
+                warning.person_seen_s = frame.pts
+            if frame.pts < warning.deadline_s:
+                continue
+            seen = warning.person_seen_s
+            gap = self._analysis.rules.max_gap_s
+            warning.outcome = (
+                "stayed" if seen is not None and seen >= warning.deadline_s - gap else "dispersed"
+            )
+            self._send_event(UpdateKind.UPDATED, event)
+
+    # -- camera faults -------------------------------------------------------------------------
+
+    def _fault(self, fault: CameraFault) -> None:
+        record = self._faults.get(fault.id)
+        opened = record is None
+        if record is None:
+            record = self._faults[fault.id] = _Fault(fault, needs_picture=fault.kind != "offline")
+            self._clips.append(
+                _Clip(
+                    fault.id,
+                    fault.start - self.plan.pre_capture_s,
+                    fault.start + self.plan.post_capture_s,
+                )
+            )
+            last = self._last
+            if last is not None and last.pts >= fault.start:
+                self._picture_fault(record, last)
+        record.fault = fault
+        if not fault.is_open:
+            for clip in [c for c in self._clips if c.incident == fault.id]:
+                self._write_clip(clip, announce=False)
+        kind = (
+            UpdateKind.OPENED
+            if opened
+            else UpdateKind.CLOSED
+            if not fault.is_open
+            else UpdateKind.UPDATED
+        )
+        self._send_fault(record, kind)
+        if not fault.is_open:
+            del self._faults[fault.id]
+
+    def _picture_faults(self, frame: SampledFrame) -> None:
+        """Picture open faults with the first frame since they began.
+
+        The camera thread runs a frame or two ahead of the worker, so a fault may arrive before
+        the worker has seen any frame that shows it (offline faults have none to show).
+        """
+        for record in self._faults.values():
+            if record.needs_picture and frame.pts >= record.fault.start:
+                self._picture_fault(record, frame)
+                self._send_fault(record, UpdateKind.UPDATED)
+
+    def _picture_fault(self, record: _Fault, frame: SampledFrame) -> None:
+        fault = record.fault
+        annotated = self._annotator.annotate(
+            frame.frame,
+            Detections.empty(),
+            camera=self.camera,
+            time=self._local(self._ref(frame).wall_time) if self._analysis else _wall(frame.wall),
+            caption=f"{CAMERA_FAULT} {fault.kind}: {fault.detail}",
+        )
+        record.evidence.snapshot, record.evidence.frame = self.writer.write_images(
+            fault.id, frame.frame, annotated
+        )
+        record.evidence.pictured_s = frame.pts
+        record.needs_picture = False
+
+    def _send_fault(self, record: _Fault, kind: UpdateKind) -> None:
+        fault = record.fault
+        self._send(
+            {
+                "kind": str(kind),
+                "id": fault.id,
+                "type": CAMERA_FAULT,
+                "fault": fault.kind,
+                "detail": fault.detail,
+                "camera": self.camera,
+                "zone": None,
+                "severity": "high",
+                "start": _iso(_wall(fault.started_at)),
+                "end": None if fault.ended_at is None else _iso(_wall(fault.ended_at)),
+                "start_s": round(fault.start, 3),
+                "end_s": None if fault.end is None else round(fault.end, 3),
+                "confidence": 1.0,
+                "track_ids": [],
+                "boxes": [],
+                "best_frame": None
+                if record.evidence.pictured_s is None
+                else {"stream_s": round(record.evidence.pictured_s, 3)},
+                "model": self.model.to_dict(),
+                **record.evidence.to_dict(),
+                "warning": None,
+            }
+        )

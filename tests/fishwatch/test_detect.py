@@ -1,0 +1,141 @@
+"""``fishwatch detect`` over the sample videos: event-level precision and recall against their
+ground truth; corrupt and truncated files give one clear line and a non-zero exit code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fishwatch.cli import app
+
+from .conftest import DEV_MODEL, SAMPLES
+
+VIDEOS = sorted(SAMPLES.glob("*.mp4"))
+KEYS = {"type", "camera", "start_s", "end_s", "confidence", "snapshot", "clip", "model"}
+
+
+def detect(video: Path, model: Path, out: Path, *extra: str) -> tuple[int, list[dict], str]:
+    result = CliRunner().invoke(
+        app, ["detect", str(video), "--model", str(model), "--out", str(out), *extra]
+    )
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return result.exit_code, events, result.stderr
+
+
+def score(truth: list[dict], events: list[dict]) -> tuple[int, int, int]:
+    """(true positives, false positives, missed): same type and overlapping in time."""
+    found: set[int] = set()
+    tp = fp = 0
+    for event in events:
+        match = [
+            k
+            for k, g in enumerate(truth)
+            if g["type"] == event["type"]
+            and event["start_s"] < g["end_s"]
+            and g["start_s"] < event["end_s"]
+        ]
+        tp, fp = tp + bool(match), fp + (not match)
+        found.update(match)
+    return tp, fp, len(truth) - len(found)
+
+
+@pytest.mark.skipif(not VIDEOS, reason="no sample_videos/*.mp4")
+def test_sample_videos_give_their_ground_truth_events(
+    trained_model: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Every sample video with its default settings (no config): exactly its events."""
+    if trained_model.resolve() == DEV_MODEL.resolve():
+        request.applymarker(
+            pytest.mark.xfail(
+                reason="the development model is only partly trained (rods, nets and boats are "
+                "rarely found); tighten: this must pass with models/fishwatch-yolo11n.onnx",
+                strict=False,
+            )
+        )
+    rows, wrong = [], []
+    tp = fp = missed = 0
+    for video in VIDEOS:
+        code, events, stderr = detect(video, trained_model, tmp_path / video.stem)
+        assert code == 0, stderr
+        for event in events:
+            assert KEYS <= event.keys() and event["camera"] == video.stem
+            assert event["model"]["sha256"] and Path(event["clip"]["path"]).is_file()
+        truth = json.loads(video.with_suffix(".json").read_text())["events"]
+        t, f, m = score(truth, events)
+        tp, fp, missed = tp + t, fp + f, missed + m
+        got = ", ".join(f"{e['type']} {e['start_s']:g}-{e['end_s']:g}" for e in events)
+        rows.append(
+            f"{video.stem:16} truth {len(truth)}  found {len(events)}  tp {t}  fp {f}  "
+            f"missed {m}  [{got}]"
+        )
+        if f or m:
+            wrong.append(video.stem)
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + missed) if tp + missed else 1.0
+    report = "\n".join(
+        [f"model {trained_model.name}: event precision {precision:.2f} recall {recall:.2f}", *rows]
+    )
+    print(report)
+    assert not wrong, report
+
+
+def test_a_corrupt_video_is_one_line_and_exit_2(blank_model: Path, tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"this is not a video" * 100)
+    code, events, stderr = detect(corrupt, blank_model, tmp_path / "out")
+    assert code == 2 and events == []
+    (line,) = [x for x in stderr.splitlines() if x.startswith("error:")]
+    assert "corrupt.mp4" in line and "cannot open" in line
+
+
+def test_a_truncated_video_reports_it(blank_model: Path, tmp_path: Path) -> None:
+    video = SAMPLES / "camera_fault.mp4"
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(video.read_bytes()[: video.stat().st_size // 3])
+    code, _events, stderr = detect(truncated, blank_model, tmp_path / "out")
+    assert code == 2
+    (line,) = [x for x in stderr.splitlines() if x.startswith("error:")]
+    assert "truncated.mp4" in line and "truncated" in line
+
+
+def test_a_missing_video_and_a_bad_sample_option(blank_model: Path, tmp_path: Path) -> None:
+    code, _, stderr = detect(tmp_path / "absent.mp4", blank_model, tmp_path / "out")
+    assert code == 2 and "absent.mp4: no such file" in stderr
+    code, _, stderr = detect(
+        SAMPLES / "loiterer.mp4", blank_model, tmp_path / "out", "--sample", "fps:0"
+    )
+    assert code == 2 and "expected keyframes, fps:N" in stderr
+
+
+def test_zones_and_rules_from_a_config(blank_model: Path, tmp_path: Path) -> None:
+    """A config's camera lends its zones, rules and faults; faults here never open."""
+    config = tmp_path / "fishwatch.yaml"
+    config.write_text(
+        "cameras:\n  bank-7:\n    source:\n      url: rtsp://cam/7\n"
+        "      faults: {black_s: 60, freeze_s: 60}\n"
+        "    analysis:\n      frame_size: [1280, 720]\n"
+    )
+    code, events, stderr = detect(
+        SAMPLES / "camera_fault.mp4",
+        blank_model,
+        tmp_path / "out",
+        "--config",
+        str(config),
+        "--sample",
+        "keyframes",
+    )
+    assert (code, events) == (0, []), stderr
+    config.write_text(config.read_text().replace("[1280, 720]", "[640, 360]"))
+    code, _, stderr = detect(
+        SAMPLES / "camera_fault.mp4",
+        blank_model,
+        tmp_path / "out",
+        "--config",
+        str(config),
+        "--sample",
+        "keyframes",
+    )
+    assert code == 2 and "drawn for 640x360 frames, got 1280x720" in stderr

@@ -1,0 +1,268 @@
+"""The edge runner: several cameras, one detector, faults, evidence, metrics, speaker, Ctrl-C."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import numpy as np
+import pytest
+
+from detector.classes import FishwatchClass
+from detector.detections import Detections
+from detector.settings import AnalysisSettings
+from fishwatch.config import CameraConfig, EvidenceConfig
+from fishwatch.edge import EdgeRunner, ring_seconds
+from streams.camera import CameraState
+from streams.settings import CameraSourceConfig, FaultConfig, SamplingConfig
+from streams.speaker import SpeakerConfig
+
+from .conftest import SAMPLES
+
+FAULT_CLIP = SAMPLES / "camera_fault.mp4"
+FAST_FAULTS = FaultConfig(black_s=4, freeze_s=4, covered_s=4, offline_s=None)
+
+
+class Scripted:
+    """A detector that sees a person for its first ``person_frames`` frames, then nothing."""
+
+    name, version, sha256 = "scripted", "1", "0" * 64
+
+    def __init__(self, person_frames: int = 0) -> None:
+        self.person_frames = person_frames
+        self.calls = 0
+
+    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        found = []
+        for frame in frames:
+            self.calls += 1
+            h, w = frame.shape[:2]
+            person = Detections(
+                [[w * 0.4, h * 0.3, w * 0.5, h * 0.8]], [0.9], [FishwatchClass.PERSON]
+            )
+            found.append(person if self.calls <= self.person_frames else Detections.empty())
+        return found
+
+
+def _file(
+    path: Path,
+    *,
+    sample: SamplingConfig | None = None,
+    faults: FaultConfig = FAST_FAULTS,
+    pace: str = "fast",
+    loop: bool = False,
+) -> CameraSourceConfig:
+    return CameraSourceConfig(
+        path=path, pace=pace, loop=loop, faults=faults, sample=sample or SamplingConfig()
+    )
+
+
+def _sha(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _run(runner: EdgeRunner, seconds: float = 120) -> list:
+    stop = threading.Event()
+    timer = threading.Timer(seconds, stop.set)
+    timer.start()
+    try:
+        return runner.run(stop)
+    finally:
+        timer.cancel()
+
+
+def test_black_and_frozen_camera_give_camera_fault_events_with_evidence(tmp_path: Path) -> None:
+    messages: list[dict[str, Any]] = []
+    runner = EdgeRunner(
+        {"embankment": CameraConfig(source=_file(FAULT_CLIP))},
+        Scripted(),
+        EvidenceConfig(folder=tmp_path, pre_capture_s=2, post_capture_s=2),
+        sink=messages.append,
+        wall_clock=False,
+    )
+    (result,) = _run(runner)
+    assert (result.state, result.error) == (CameraState.ENDED, None)
+    closed = [m for m in messages if m["kind"] == "closed"]
+    truth = json.loads(FAULT_CLIP.with_suffix(".json").read_text())["events"]
+    assert [(m["type"], m["fault"]) for m in closed] == [
+        ("camera_fault", "black"),
+        ("camera_fault", "frozen"),
+    ]
+    for message, expected in zip(closed, truth, strict=True):
+        assert message["start_s"] < expected["end_s"] and expected["start_s"] < message["end_s"]
+        for name in ("snapshot", "frame", "clip"):
+            record = message[name]
+            assert record["sha256"] == _sha(record["path"]), name
+            assert Path(record["path"]).parent == tmp_path / "embankment" / message["id"]
+    assert next(m["kind"] for m in messages if m["id"] == closed[0]["id"]) == "opened"
+
+
+def test_a_corrupt_camera_fails_alone(tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4096))
+    messages: list[dict[str, Any]] = []
+    cameras = {
+        "broken": CameraConfig(source=_file(corrupt)),
+        "embankment": CameraConfig(source=_file(FAULT_CLIP)),
+    }
+    runner = EdgeRunner(
+        cameras, Scripted(), EvidenceConfig(folder=tmp_path), sink=messages.append, wall_clock=False
+    )
+    broken, good = _run(runner)
+    assert broken.state is CameraState.FAILED and "corrupt.mp4" in (broken.error or "")
+    assert good.state is CameraState.ENDED and good.frames > 0
+    assert {m["camera"] for m in messages} == {"embankment"}
+    assert sum(m["kind"] == "closed" for m in messages) == 2
+
+
+def test_a_truncated_camera_reports_it_after_what_it_could_read(tmp_path: Path) -> None:
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(FAULT_CLIP.read_bytes()[: FAULT_CLIP.stat().st_size // 2])
+    runner = EdgeRunner(
+        {"cut": CameraConfig(source=_file(truncated))},
+        Scripted(),
+        EvidenceConfig(folder=tmp_path),
+        sink=lambda m: None,
+        wall_clock=False,
+    )
+    (result,) = _run(runner)
+    assert result.state is CameraState.FAILED and result.frames > 5
+    assert "truncated" in (result.error or "")
+
+
+class _Speaker(BaseHTTPRequestHandler):
+    calls: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).calls.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def speaker_url() -> Iterator[str]:
+    _Speaker.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Speaker)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/play"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(("person_frames", "outcome"), [(5, "dispersed"), (1000, "stayed")])
+def test_speaker_is_called_and_the_outcome_recorded(
+    tmp_path: Path, scene20s: Path, speaker_url: str, person_frames: int, outcome: str
+) -> None:
+    analysis = AnalysisSettings(frame_size=(320, 240), rules={"loitering": {"min_dwell_s": 2}})
+    speaker = SpeakerConfig(url=speaker_url, body={"say": "{type} at {camera}"}, leave_within_s=6)
+    camera = CameraConfig(source=_file(scene20s), analysis=analysis, speaker=speaker)
+    messages: list[dict[str, Any]] = []
+    runner = EdgeRunner(
+        {"pier": camera},
+        Scripted(person_frames),
+        EvidenceConfig(folder=tmp_path),
+        sink=messages.append,
+        wall_clock=False,
+    )
+    _run(runner)
+    assert _Speaker.calls == [{"say": "loitering at pier"}]
+    (closed,) = [m for m in messages if m["kind"] == "closed"]
+    assert closed["type"] == "loitering"
+    assert closed["warning"] == {"action": "http", "ok": True, "error": None, "outcome": outcome}
+
+
+def test_metrics_are_served(tmp_path: Path, scene20s: Path) -> None:
+    camera = CameraConfig(source=_file(scene20s, pace="realtime", loop=True))
+    runner = EdgeRunner(
+        {"pier": camera},
+        Scripted(),
+        EvidenceConfig(folder=tmp_path),
+        sink=lambda m: None,
+        outbox_size=lambda: 3,
+    )
+    port = runner.metrics.serve(0)
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            if re.search(r'fishwatch_camera_detection_fps\{camera="pier"\} [1-9]', text):
+                break
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        thread.join(10)
+    for name in (
+        'fishwatch_camera_fps{camera="pier"}',
+        'fishwatch_camera_decoded_fps{camera="pier"}',
+        'fishwatch_camera_frames_skipped_total{camera="pier"}',
+        "fishwatch_inference_seconds_count",
+        "fishwatch_queue_depth",
+        "fishwatch_pending_clips",
+        "fishwatch_outbox_size 3.0",
+    ):
+        assert name in text, name
+    assert re.search(r'fishwatch_camera_detection_fps\{camera="pier"\} [1-9]', text), text
+    assert not thread.is_alive()
+
+
+def test_the_ring_holds_the_whole_clip() -> None:
+    camera = CameraConfig(source=CameraSourceConfig(url="rtsp://cam/1"))
+    evidence = EvidenceConfig(pre_capture_s=10, post_capture_s=10)
+    # 10 s before a start that is reported once offline has lasted 30 s, plus a GOP of margin.
+    assert ring_seconds(camera, evidence) == 10 + 30 + 4
+
+
+def test_ctrl_c_stops_the_edge_command(tmp_path: Path, blank_model: Path, scene20s: Path) -> None:
+    config = tmp_path / "fishwatch.yaml"
+    config.write_text(
+        f"model: {{path: {blank_model}}}\n"
+        f"cameras:\n  pier:\n    source: {{path: {scene20s}, loop: true}}\n"
+        f"evidence: {{folder: {tmp_path / 'evidence'}}}\n"
+        "metrics: {port: 0}\nedge: {status_interval_s: 1}\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fishwatch", "edge", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        assert process.stderr is not None
+        while not any("pier: online" in line for line in lines):
+            line = process.stderr.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        port = next(re.search(r":(\d+)/metrics", line) for line in lines if "/metrics" in line)
+        assert port is not None
+        assert (
+            'fishwatch_camera_up{camera="pier"} 1.0'
+            in httpx.get(f"http://127.0.0.1:{port.group(1)}/metrics").text
+        )
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=15)
+        assert time.monotonic() - started < 5
+    finally:
+        process.kill()
+    assert process.returncode == 0, rest
+    assert "stopping" in rest and "Traceback" not in rest
