@@ -233,8 +233,8 @@ class Outbox:
                 staged.append(self._stage(item, move=move))
             message_id = self._commit(event, staged, outcome)
         finally:
-            for item in staged:
-                item.part.unlink(missing_ok=True)
+            for done in staged:
+                done.part.unlink(missing_ok=True)
         if move:
             for source in evidence:
                 source.path.unlink(missing_ok=True)
