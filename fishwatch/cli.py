@@ -303,7 +303,7 @@ def _load_detector(config: Any, model: Path | None) -> Any:
     )
 
 
-def _run_until_signal(runner: Any) -> list[Any]:
+def _run_until_signal(run: Callable[[Any], list[Any]]) -> list[Any]:
     """Run in this thread; the first Ctrl-C (or SIGTERM) stops cleanly, a second one at once."""
     import signal
     import threading
@@ -317,7 +317,7 @@ def _run_until_signal(runner: Any) -> list[Any]:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return runner.run(stop)
+        return run(stop)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -378,9 +378,9 @@ def detect_command(
     detector = _load_detector(settings, model)
     folder = out or Path("fishwatch-out") / video.stem
 
-    def print_closed(message: dict[str, Any]) -> None:
-        if message["kind"] == "closed":
-            typer.echo(json.dumps(message, ensure_ascii=False))
+    def print_closed(message: Any) -> None:
+        if message.kind == "closed":
+            typer.echo(json.dumps(message.document, ensure_ascii=False))
 
     runner = EdgeRunner(
         {name: camera_config},
@@ -392,7 +392,7 @@ def detect_command(
         report=lambda line: typer.echo(line, err=True),
         status_interval_s=5.0,
     )
-    (result,) = _run_until_signal(runner)
+    (result,) = _run_until_signal(runner.run)
     if result.error is not None:
         raise fail(result.error)
     typer.echo(f"{video}: {result.frames} frames analysed, evidence in {folder}", err=True)
@@ -404,43 +404,31 @@ def edge_command(
     config: Annotated[Path, typer.Option(help="fishwatch.yaml with the cameras to watch")],
     model: Annotated[Path | None, typer.Option(help="model file, instead of the config's")] = None,
 ) -> None:
-    """Watch the configured cameras until Ctrl-C; status on stderr, events on stdout (JSON lines).
+    """Watch the configured cameras until Ctrl-C; status on stderr.
 
-    Until the uplink to the centre is configured, every event message (opened, updated, closed)
-    is written to stdout as one JSON object per line.
+    Events go to the centre through the outbox when the config has an ``uplink:`` section;
+    without one, every event message (opened, updated, closed) is written to stdout as one JSON
+    object per line.
     """
     import logging
 
     from fishwatch.config import load_config
-    from fishwatch.edge import EdgeRunner
+    from fishwatch.edge import run_site
 
     settings = load_config(config)
     if not settings.cameras:
         raise fail(f"{config}: no cameras configured (add a 'cameras:' section)")
     _setup_logging(logging.INFO)
     detector = _load_detector(settings, model)
-
-    def print_message(message: dict[str, Any]) -> None:
-        typer.echo(json.dumps(message, ensure_ascii=False))
-
-    runner = EdgeRunner(
-        settings.cameras,
-        detector,
-        settings.evidence,
-        sink=print_message,
-        max_batch=settings.edge.max_batch,
-        report=lambda line: typer.echo(line, err=True),
-        status_interval_s=settings.edge.status_interval_s,
+    results = _run_until_signal(
+        lambda stop: run_site(
+            settings,
+            detector,
+            stop,
+            report=lambda line: typer.echo(line, err=True),
+            sink=lambda message: typer.echo(json.dumps(message.document, ensure_ascii=False)),
+        )
     )
-    if settings.metrics.port is not None:
-        port = runner.metrics.serve(settings.metrics.port, settings.metrics.address)
-        typer.echo(f"metrics on http://{settings.metrics.address}:{port}/metrics", err=True)
-    typer.echo(
-        f"watching {len(settings.cameras)} camera(s) with {detector.name} "
-        f"{detector.version}; Ctrl-C stops",
-        err=True,
-    )
-    results = _run_until_signal(runner)
     for result in results:
         if result.error is not None:
             typer.echo(f"camera {result.name}: {result.error}", err=True)

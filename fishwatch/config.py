@@ -24,6 +24,7 @@ from detector.classes import CLASS_NAMES
 from detector.settings import AnalysisSettings
 from streams.settings import CameraSourceConfig
 from streams.speaker import SpeakerConfig
+from streams.uplink_settings import UplinkSettings
 
 #: The model fishwatch ships; paths in a config are relative to the config file.
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "fishwatch-yolo11n.onnx"
@@ -146,6 +147,9 @@ class FishwatchConfig(StrictModel):
     evidence: EvidenceConfig = EvidenceConfig()
     metrics: MetricsConfig = MetricsConfig()
     edge: EdgeConfig = EdgeConfig()
+    uplink: UplinkSettings | None = Field(
+        None, description="delivery to the centre; left out: event messages go to stdout"
+    )
 
     def resolve_paths(self, base: Path) -> FishwatchConfig:
         """Make relative file paths relative to the config file's folder."""
@@ -163,6 +167,15 @@ class FishwatchConfig(StrictModel):
             )
             for name, camera in self.cameras.items()
         }
+        uplink = self.uplink
+        if uplink is not None:
+            uplink = uplink.model_copy(
+                update={
+                    "outbox_path": under(uplink.outbox_path),
+                    "evidence_dir": uplink.evidence_dir and under(uplink.evidence_dir),
+                    "token_file": uplink.token_file and under(uplink.token_file),
+                }
+            )
         return self.model_copy(
             update={
                 "model": self.model.model_copy(update={"path": under(self.model.path)}),
@@ -170,6 +183,7 @@ class FishwatchConfig(StrictModel):
                     update={"folder": under(self.evidence.folder)}
                 ),
                 "cameras": cameras,
+                "uplink": uplink,
             }
         )
 

@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -25,16 +26,24 @@ import numpy as np
 from detector.detections import Detections
 from detector.settings import RulesSettings
 from detector.zones import FrameSizeError
-from fishwatch.config import CameraConfig, EvidenceConfig
-from fishwatch.incidents import CameraIncidents, EventSink, EvidencePlan, Message, ModelInfo
+from fishwatch.config import CameraConfig, EvidenceConfig, FishwatchConfig
+from fishwatch.incidents import (
+    CameraIncidents,
+    EventMessage,
+    EventSink,
+    EvidencePlan,
+    ModelInfo,
+)
 from fishwatch.metrics import CameraFigures, EdgeMetrics, RunnerFigures
 from streams.batching import FrameBatcher
-from streams.camera import Camera, CameraState, CameraStatus
+from streams.camera import Camera, CameraState
 from streams.evidence import EvidenceWriter
 from streams.health import CameraFault
+from streams.outbox import Attachment, EvidenceKind, Outbox
 from streams.settings import CameraSourceConfig, SamplingConfig
 from streams.source import SampledFrame
 from streams.speaker import Speaker
+from streams.uplink import CameraReport, Heartbeat, Uplink
 
 log = logging.getLogger(__name__)
 
@@ -171,14 +180,28 @@ class EdgeRunner:
     def _on_fault(self, name: str, fault: CameraFault) -> None:
         self._units[name].incidents.on_fault(fault)
 
-    def _emit(self, message: Message) -> None:
-        self.metrics.events.labels(message["camera"], message["type"], message["kind"]).inc()
+    def _emit(self, message: EventMessage) -> None:
+        document = message.document
+        self.metrics.events.labels(document["camera"], document["type"], document["kind"]).inc()
         self._sink(message)
 
     # -- figures -------------------------------------------------------------------------------
 
-    def statuses(self) -> list[CameraStatus]:
-        return [u.camera.status() for u in self._units.values()]
+    def heartbeat(self) -> Heartbeat:
+        """What the uplink tells the centre about this box every minute."""
+        reports = []
+        for unit in self._units.values():
+            status = unit.camera.status()
+            last = unit.incidents.last_frame_wall
+            reports.append(
+                CameraReport(
+                    unit.name,
+                    status.state.value,
+                    status.input_fps if status.online else None,
+                    None if last is None else datetime.fromtimestamp(last, UTC),
+                )
+            )
+        return Heartbeat(self._detector.name, self._detector.version, tuple(reports))
 
     def figures(self) -> RunnerFigures:
         """A consistent-enough snapshot for metrics and the console (read from any thread)."""
@@ -323,3 +346,98 @@ def file_source(
     }
     config = base or CameraSourceConfig(path=path)
     return CameraSourceConfig.model_validate({**config.model_dump(), **update})
+
+
+#: Evidence roles of an :class:`EventMessage` and their kinds in the uplink contract.
+_OUTBOX_KINDS: dict[str, EvidenceKind] = {
+    "snapshot": "snapshot",
+    "frame": "snapshot_clean",
+    "clip": "clip",
+}
+
+
+class OutboxSink:
+    """Queues event messages in the uplink's outbox, each evidence file with one revision only.
+
+    A revision carries the files that are new or changed since the event's previous one (the
+    contract keeps the latest of each kind); the outbox takes them over, so the box holds one
+    copy, deleted with the delivered messages. Camera faults have no place in the contract yet
+    (its ``type`` lists the four rules): they are logged, and the centre sees the camera's state
+    in the heartbeat.
+    """
+
+    def __init__(self, outbox: Outbox, notify: Callable[[], None] = lambda: None) -> None:
+        self.outbox = outbox
+        self.notify = notify
+        self._sent: dict[str, dict[str, str]] = {}  # event id -> role -> sha256 queued
+
+    def __call__(self, message: EventMessage) -> None:
+        document = message.document
+        if message.event is None:
+            log.warning(
+                "camera %s: %s %s %s (%s) not sent: the uplink contract has no camera faults",
+                document["camera"],
+                document["type"],
+                document.get("fault"),
+                document["kind"],
+                document["id"],
+            )
+            return
+        sent = self._sent.setdefault(document["id"], {})
+        fresh = {
+            role: file
+            for role, file in message.evidence.items()
+            if file is not None and sent.get(role) != file.sha256
+        }
+        attachments = [Attachment(_OUTBOX_KINDS[role], file.path) for role, file in fresh.items()]
+        self.outbox.add(message.event, attachments, outcome=message.outcome, move=True)
+        sent.update({role: file.sha256 for role, file in fresh.items()})
+        if message.kind == "closed":
+            del self._sent[document["id"]]
+        self.notify()
+
+
+def run_site(
+    config: FishwatchConfig,
+    detector: FrameDetector,
+    stop: threading.Event,
+    *,
+    report: Callable[[str], None],
+    sink: EventSink,
+) -> list[CameraResult]:
+    """Run the configured cameras until ``stop``: to the centre through the outbox when an
+    uplink is configured (``sink`` otherwise), with metrics when a port is configured."""
+    outbox = uplink = None
+    if config.uplink is not None:
+        outbox = Outbox(config.uplink.outbox_path, config.uplink.evidence_path)
+        sink = OutboxSink(outbox)
+    runner = EdgeRunner(
+        config.cameras,
+        detector,
+        config.evidence,
+        sink=sink,
+        max_batch=config.edge.max_batch,
+        report=report,
+        status_interval_s=config.edge.status_interval_s,
+        outbox_size=None if outbox is None else lambda: outbox.stats().pending,
+    )
+    try:
+        if config.uplink is not None and outbox is not None:
+            uplink = Uplink(config.uplink, outbox, heartbeat=runner.heartbeat)
+            uplink.start()
+            assert isinstance(sink, OutboxSink)
+            sink.notify = uplink.notify
+            report(f"sending events to {config.uplink.centre_url} as {config.uplink.device_id}")
+        if config.metrics.port is not None:
+            port = runner.metrics.serve(config.metrics.port, config.metrics.address)
+            report(f"metrics on http://{config.metrics.address}:{port}/metrics")
+        report(
+            f"watching {len(config.cameras)} camera(s) with {detector.name} {detector.version}; "
+            "Ctrl-C stops"
+        )
+        return runner.run(stop)
+    finally:
+        if uplink is not None:
+            uplink.stop(timeout=5.0)
+        if outbox is not None:
+            outbox.close()

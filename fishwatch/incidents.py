@@ -17,7 +17,7 @@ import logging
 import queue
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -39,9 +39,6 @@ from streams.speaker import Speaker, WarningResult
 
 log = logging.getLogger(__name__)
 
-Message = dict[str, Any]
-#: Receives every event message; the uplink's outbox in production, stdout for ``detect``.
-EventSink = Callable[[Message], None]
 Outcome = Literal["dispersed", "stayed"]
 
 CAMERA_FAULT = "camera_fault"
@@ -68,6 +65,30 @@ class EvidencePlan:
     post_capture_s: float = 10.0
 
 
+@dataclass(frozen=True)
+class EventMessage:
+    """One change of an event or a camera fault, as sinks receive it.
+
+    ``document`` is the JSON-ready record (``kind`` opened/updated/closed, ``type``, ``camera``,
+    times, ``confidence``, ``model``, ``snapshot``/``frame``/``clip`` with path, sha256 and
+    size, ``warning``); ``event`` is the analyzer's event, None for a camera fault;
+    ``evidence`` names the files by role (``snapshot``, ``frame``, ``clip``).
+    """
+
+    document: dict[str, Any]
+    event: Event | None
+    evidence: Mapping[str, EvidenceFile | None]
+    outcome: Outcome | None = None
+
+    @property
+    def kind(self) -> str:
+        return str(self.document["kind"])
+
+
+#: Receives every event message: the uplink's outbox, or stdout.
+EventSink = Callable[[EventMessage], None]
+
+
 @dataclass
 class _Evidence:
     snapshot: EvidenceFile | None = None
@@ -75,11 +96,11 @@ class _Evidence:
     clip: EvidenceFile | None = None
     pictured_s: float | None = None  # stream time of the frame in the pictures
 
+    def files(self) -> dict[str, EvidenceFile | None]:
+        return {"snapshot": self.snapshot, "frame": self.frame, "clip": self.clip}
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            name: None if f is None else f.to_dict()
-            for name, f in (("snapshot", self.snapshot), ("frame", self.frame), ("clip", self.clip))
-        }
+        return {name: None if f is None else f.to_dict() for name, f in self.files().items()}
 
 
 @dataclass
@@ -204,6 +225,11 @@ class CameraIncidents:
     @property
     def open_count(self) -> int:
         return len(self._events) + sum(f.fault.is_open for f in self._faults.values())
+
+    @property
+    def last_frame_wall(self) -> float | None:
+        """Unix time the latest analysed frame was read."""
+        return None if self._last is None else self._last.wall
 
     @property
     def pending_clips(self) -> int:
@@ -380,18 +406,27 @@ class CameraIncidents:
                 "model": self.model.to_dict(),
                 **evidence.to_dict(),
                 "warning": None if warning is None else warning.to_dict(),
-            }
+            },
+            event,
+            evidence,
+            None if warning is None else warning.outcome,
         )
 
-    def _send(self, message: Message) -> None:
+    def _send(
+        self,
+        document: dict[str, Any],
+        event: Event | None,
+        evidence: _Evidence,
+        outcome: Outcome | None = None,
+    ) -> None:
         try:
-            self._emit(message)
+            self._emit(EventMessage(document, event, evidence.files(), outcome))
         except Exception:  # a broken sink must not stop detection; the message is logged
             log.exception(
                 "camera %s: could not hand over event message %s (%s)",
                 self.camera,
-                message["id"],
-                message["kind"],
+                document["id"],
+                document["kind"],
             )
 
     # -- clips ---------------------------------------------------------------------------------
@@ -556,5 +591,7 @@ class CameraIncidents:
                 "model": self.model.to_dict(),
                 **record.evidence.to_dict(),
                 "warning": None,
-            }
+            },
+            None,
+            record.evidence,
         )

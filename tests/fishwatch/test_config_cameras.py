@@ -95,3 +95,17 @@ def test_mistakes_name_their_line(tmp_path: Path, replace: tuple[str, str], expe
     with pytest.raises(ConfigError, match=expected) as caught:
         load_config(write(tmp_path, SITE.replace(*replace)))
     assert "secret" not in str(caught.value)  # passwords never reach messages
+
+
+def test_uplink_paths_are_beside_the_config_file(tmp_path: Path) -> None:
+    text = SITE + (
+        "uplink:\n  centre_url: https://centre.example\n  device_id: box-017\n"
+        "  token_file: secrets/token\n  outbox_path: spool/outbox.db\n"
+    )
+    uplink = load_config(write(tmp_path, text)).uplink
+    assert uplink is not None
+    assert uplink.outbox_path == tmp_path / "spool" / "outbox.db"
+    assert uplink.token_file == tmp_path / "secrets" / "token"
+    assert uplink.evidence_path == tmp_path / "spool" / "evidence"
+    with pytest.raises(ConfigError, match=r":27: uplink: give exactly one of token or token_file"):
+        load_config(write(tmp_path, text.replace("  token_file: secrets/token\n", "")))

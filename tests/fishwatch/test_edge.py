@@ -24,8 +24,9 @@ from detector.classes import FishwatchClass
 from detector.detections import Detections
 from detector.settings import AnalysisSettings
 from fishwatch.config import CameraConfig, EvidenceConfig
-from fishwatch.edge import EdgeRunner, ring_seconds
+from fishwatch.edge import EdgeRunner, OutboxSink, ring_seconds
 from streams.camera import CameraState
+from streams.outbox import MessageState, Outbox
 from streams.settings import CameraSourceConfig, FaultConfig, SamplingConfig
 from streams.speaker import SpeakerConfig
 
@@ -89,7 +90,7 @@ def test_black_and_frozen_camera_give_camera_fault_events_with_evidence(tmp_path
         {"embankment": CameraConfig(source=_file(FAULT_CLIP))},
         Scripted(),
         EvidenceConfig(folder=tmp_path, pre_capture_s=2, post_capture_s=2),
-        sink=messages.append,
+        sink=lambda m: messages.append(m.document),
         wall_clock=False,
     )
     (result,) = _run(runner)
@@ -118,7 +119,11 @@ def test_a_corrupt_camera_fails_alone(tmp_path: Path) -> None:
         "embankment": CameraConfig(source=_file(FAULT_CLIP)),
     }
     runner = EdgeRunner(
-        cameras, Scripted(), EvidenceConfig(folder=tmp_path), sink=messages.append, wall_clock=False
+        cameras,
+        Scripted(),
+        EvidenceConfig(folder=tmp_path),
+        sink=lambda m: messages.append(m.document),
+        wall_clock=False,
     )
     broken, good = _run(runner)
     assert broken.state is CameraState.FAILED and "corrupt.mp4" in (broken.error or "")
@@ -177,7 +182,7 @@ def test_speaker_is_called_and_the_outcome_recorded(
         {"pier": camera},
         Scripted(person_frames),
         EvidenceConfig(folder=tmp_path),
-        sink=messages.append,
+        sink=lambda m: messages.append(m.document),
         wall_clock=False,
     )
     _run(runner)
@@ -266,3 +271,33 @@ def test_ctrl_c_stops_the_edge_command(tmp_path: Path, blank_model: Path, scene2
         process.kill()
     assert process.returncode == 0, rest
     assert "stopping" in rest and "Traceback" not in rest
+
+
+def test_events_reach_the_outbox_with_each_file_once(tmp_path: Path, scene20s: Path) -> None:
+    analysis = AnalysisSettings(frame_size=(320, 240), rules={"loitering": {"min_dwell_s": 2}})
+    cameras = {
+        "pier": CameraConfig(source=_file(scene20s), analysis=analysis),
+        "embankment": CameraConfig(source=_file(FAULT_CLIP)),
+    }
+    with Outbox(tmp_path / "outbox.db") as outbox:
+        runner = EdgeRunner(
+            cameras,
+            Scripted(person_frames=8),
+            EvidenceConfig(folder=tmp_path),
+            sink=OutboxSink(outbox),
+            wall_clock=False,
+        )
+        _run(runner)
+        messages = outbox.messages(MessageState.PENDING)
+    assert {m.event_id for m in messages} and all(
+        json.loads(m.payload)["camera"] == "pier" for m in messages
+    )  # faults are not queued
+    documents = [json.loads(m.payload) for m in messages]
+    assert [d["revision"] for d in documents] == list(range(1, len(documents) + 1))
+    assert documents[0]["status"] == "open" and documents[-1]["status"] == "closed"
+    kinds = [e["kind"] for d in documents for e in d["evidence"]]
+    assert sorted(kinds)[:3] == ["clip", "snapshot", "snapshot_clean"]
+    assert kinds.count("clip") == 1
+    for message in messages:
+        for stored in message.evidence:
+            assert stored.sha256 == _sha(str(stored.path))
