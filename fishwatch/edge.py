@@ -51,6 +51,8 @@ _DONE = frozenset({CameraState.ENDED, CameraState.FAILED, CameraState.STOPPED})
 #: A clip is cut once the camera is this far past its end; keyframes may lag by one GOP.
 _GOP_MARGIN_S = 4.0
 _INFERENCE_WINDOW = 50
+#: How often the worker looks for cameras that have ended or failed, even while others send.
+_CHECK_INTERVAL_S = 0.25
 
 
 class FrameDetector(Protocol):
@@ -232,15 +234,17 @@ class EdgeRunner:
         for unit in self._units.values():
             unit.camera.start()
         next_status = time.monotonic() + self._status_interval_s
+        next_check = 0.0
         try:
             while not stop.is_set() and any(not u.finished for u in self._units.values()):
-                frames = self._batcher.next_batch(stop, timeout=0.25)
+                frames = self._batcher.next_batch(stop, timeout=_CHECK_INTERVAL_S)
                 if frames:
                     self._detect(frames)
                 for unit in self._units.values():
                     if not unit.finished:
                         unit.incidents.pump()
-                if not frames:
+                if not frames or time.monotonic() >= next_check:
+                    next_check = time.monotonic() + _CHECK_INTERVAL_S
                     self._retire_done()
                 if self._report is not None and time.monotonic() >= next_status:
                     next_status = time.monotonic() + self._status_interval_s

@@ -349,9 +349,9 @@ class CameraIncidents:
         stream_s, image = held
         boxes = Detections(
             np.array([b.xyxy for b in event.evidence], np.float32).reshape(-1, 4),
-            [b.confidence for b in event.evidence],
-            [b.class_id for b in event.evidence],
-            tracker_id=[b.track_id for b in event.evidence],
+            np.array([b.confidence for b in event.evidence], np.float32),
+            np.array([b.class_id for b in event.evidence], np.int64),
+            tracker_id=np.array([b.track_id for b in event.evidence], np.int64),
         )
         assert self._analysis is not None and self._analyzer is not None
         zones = [z for z in self._analyzer.zones if z.name in self._analysis.zones]

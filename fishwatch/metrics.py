@@ -48,7 +48,7 @@ class _RunnerCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         figures = self._figures()
-        per_camera = [
+        per_camera: list[tuple[GaugeMetricFamily | CounterMetricFamily, Callable[..., float]]] = [
             (
                 GaugeMetricFamily(
                     "fishwatch_camera_up", "1 while the camera sends video", labels=["camera"]
