@@ -36,6 +36,12 @@ def trained_model() -> Path:
 
 
 @pytest.fixture(scope="session")
+def is_dev_model(trained_model: Path) -> bool:
+    """Whether ``trained_model`` is the partly trained development model."""
+    return trained_model.resolve() == DEV_MODEL.resolve()
+
+
+@pytest.fixture(scope="session")
 def blank_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 256x416 Ultralytics-layout detector for the four classes whose scores are all 0."""
     onnx = pytest.importorskip("onnx", reason="building the test model needs onnx (train extra)")

@@ -30,9 +30,7 @@ from streams.outbox import MessageState, Outbox
 from streams.settings import CameraSourceConfig, FaultConfig, SamplingConfig
 from streams.speaker import SpeakerConfig
 
-from .conftest import SAMPLES
-
-FAULT_CLIP = SAMPLES / "camera_fault.mp4"
+FAULT_CLIP = Path(__file__).resolve().parents[2] / "sample_videos" / "camera_fault.mp4"
 FAST_FAULTS = FaultConfig(black_s=4, freeze_s=4, covered_s=4, offline_s=None)
 
 
