@@ -26,7 +26,7 @@ import numpy as np
 from detector.detections import Detections
 from detector.settings import RulesSettings
 from detector.zones import FrameSizeError
-from fishwatch.config import CameraConfig, EvidenceConfig, FishwatchConfig
+from fishwatch.config import CameraConfig, ConfigError, EvidenceConfig, FishwatchConfig
 from fishwatch.incidents import (
     CameraIncidents,
     EventMessage,
@@ -411,6 +411,12 @@ def run_site(
 ) -> list[CameraResult]:
     """Run the configured cameras until ``stop``: to the centre through the outbox when an
     uplink is configured (``sink`` otherwise), with metrics when a port is configured."""
+    try:
+        config.evidence.folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"evidence.folder {config.evidence.folder}: cannot create it: {exc.strerror or exc}"
+        ) from None
     outbox = uplink = None
     if config.uplink is not None:
         outbox = Outbox(config.uplink.outbox_path, config.uplink.evidence_path)

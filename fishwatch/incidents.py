@@ -364,8 +364,20 @@ class CameraIncidents:
             time=self._local(event.best_frame.wall_time),
             caption=caption,
         )
-        evidence.snapshot, evidence.frame = self.writer.write_images(key, image, annotated)
+        pictures = self._write_images(key, image, annotated)
+        if pictures is not None:
+            evidence.snapshot, evidence.frame = pictures
         evidence.pictured_s = stream_s
+
+    def _write_images(
+        self, key: str, clean: np.ndarray, annotated: np.ndarray
+    ) -> tuple[EvidenceFile, EvidenceFile] | None:
+        """Write the pictures; a full or read-only disk costs the pictures, not the event."""
+        try:
+            return self.writer.write_images(key, clean, annotated)
+        except OSError as exc:
+            log.error("camera %s: cannot write the pictures of %s: %s", self.camera, key, exc)
+            return None
 
     def _local(self, moment: datetime) -> datetime:
         """The time in the zone the camera's ban calendars use: what officers read locally."""
@@ -560,9 +572,9 @@ class CameraIncidents:
             time=self._local(self._ref(frame).wall_time) if self._analysis else _wall(frame.wall),
             caption=f"{CAMERA_FAULT} {fault.kind}: {fault.detail}",
         )
-        record.evidence.snapshot, record.evidence.frame = self.writer.write_images(
-            fault.id, frame.frame, annotated
-        )
+        pictures = self._write_images(fault.id, frame.frame, annotated)
+        if pictures is not None:
+            record.evidence.snapshot, record.evidence.frame = pictures
         record.evidence.pictured_s = frame.pts
         record.needs_picture = False
 

@@ -19,10 +19,12 @@ from typing import Any, ClassVar
 import httpx
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from detector.classes import FishwatchClass
 from detector.detections import Detections
 from detector.settings import AnalysisSettings
+from fishwatch.cli import app
 from fishwatch.config import CameraConfig, EvidenceConfig
 from fishwatch.edge import EdgeRunner, OutboxSink, ring_seconds
 from streams.camera import CameraState
@@ -299,3 +301,39 @@ def test_events_reach_the_outbox_with_each_file_once(tmp_path: Path, scene20s: P
     for message in messages:
         for stored in message.evidence:
             assert stored.sha256 == _sha(str(stored.path))
+
+
+def test_an_unwritable_evidence_folder_costs_the_pictures_not_the_camera(tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the camera's evidence folder should be")
+    messages: list[dict[str, Any]] = []
+    runner = EdgeRunner(
+        {"embankment": CameraConfig(source=_file(FAULT_CLIP))},
+        Scripted(),
+        EvidenceConfig(folder=tmp_path),
+        sink=lambda m: messages.append(m.document),
+        folders={"embankment": blocked / "sub"},
+        wall_clock=False,
+    )
+    (result,) = _run(runner)
+    assert (result.state, result.error) == (CameraState.ENDED, None)
+    closed = [m for m in messages if m["kind"] == "closed"]
+    assert [m["fault"] for m in closed] == ["black", "frozen"]
+    assert all(m["snapshot"] is None and m["clip"] is None for m in closed)
+
+
+def test_edge_command_refuses_an_evidence_folder_it_cannot_create(
+    tmp_path: Path, blank_model: Path, scene20s: Path
+) -> None:
+    (tmp_path / "file").write_text("")
+    config = tmp_path / "fishwatch.yaml"
+    config.write_text(
+        f"model: {{path: {blank_model}}}\n"
+        f"cameras:\n  pier:\n    source: {{path: {scene20s}}}\n"
+        f"evidence: {{folder: {tmp_path / 'file' / 'evidence'}}}\n"
+    )
+    result = CliRunner().invoke(app, ["edge", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "evidence.folder" in result.stderr and "cannot create it" in result.stderr
+    result = CliRunner().invoke(app, ["edge", "--config", str(tmp_path / "absent.yaml")])
+    assert result.exit_code == 2 and "cannot read config" in result.stderr
