@@ -9,6 +9,7 @@ worker had no time for are replaced in the slots and counted as skipped; nothing
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import statistics
@@ -398,6 +399,9 @@ class OutboxSink:
         sent.update({role: file.sha256 for role, file in fresh.items()})
         if message.kind == "closed":
             del self._sent[document["id"]]
+            for folder in {file.path.parent for file in message.evidence.values() if file}:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # emptied by the outbox taking the files over
         self.notify()
 
 

@@ -301,6 +301,7 @@ def test_events_reach_the_outbox_with_each_file_once(tmp_path: Path, scene20s: P
     for message in messages:
         for stored in message.evidence:
             assert stored.sha256 == _sha(str(stored.path))
+    assert not list((tmp_path / "pier").iterdir())  # the outbox holds the only copies
 
 
 def test_an_unwritable_evidence_folder_costs_the_pictures_not_the_camera(tmp_path: Path) -> None:
