@@ -360,6 +360,8 @@ def detect_command(
 
     sampling = parse_sample(sample)
     settings = load_config(config) if config is not None else FishwatchConfig()
+    if camera is not None and config is None:
+        raise fail("--camera names a camera of --config; give both")
     if camera is not None and camera not in settings.cameras:
         raise fail(
             f"no camera {camera!r} in {config}; it has: {', '.join(settings.cameras) or 'none'}"

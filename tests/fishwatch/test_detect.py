@@ -108,6 +108,10 @@ def test_a_missing_video_and_a_bad_sample_option(blank_model: Path, tmp_path: Pa
         SAMPLES / "loiterer.mp4", blank_model, tmp_path / "out", "--sample", "fps:0"
     )
     assert code == 2 and "expected keyframes, fps:N" in stderr
+    code, _, stderr = detect(
+        SAMPLES / "loiterer.mp4", blank_model, tmp_path / "out", "--camera", "pier"
+    )
+    assert code == 2 and "give both" in stderr
 
 
 def test_zones_and_rules_from_a_config(blank_model: Path, tmp_path: Path) -> None:
