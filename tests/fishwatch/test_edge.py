@@ -25,12 +25,13 @@ from detector.classes import FishwatchClass
 from detector.detections import Detections
 from detector.settings import AnalysisSettings
 from fishwatch.cli import app
-from fishwatch.config import CameraConfig, EvidenceConfig
-from fishwatch.edge import EdgeRunner, OutboxSink, ring_seconds
+from fishwatch.config import CameraConfig, EvidenceConfig, FishwatchConfig
+from fishwatch.edge import EdgeRunner, OutboxSink, ring_seconds, run_site
 from streams.camera import CameraState
 from streams.outbox import MessageState, Outbox
 from streams.settings import CameraSourceConfig, FaultConfig, SamplingConfig
 from streams.speaker import SpeakerConfig
+from streams.uplink_settings import UplinkSettings
 
 FAULT_CLIP = Path(__file__).resolve().parents[2] / "sample_videos" / "camera_fault.mp4"
 FAST_FAULTS = FaultConfig(black_s=4, freeze_s=4, covered_s=4, offline_s=None)
@@ -338,3 +339,79 @@ def test_edge_command_refuses_an_evidence_folder_it_cannot_create(
     assert "evidence.folder" in result.stderr and "cannot create it" in result.stderr
     result = CliRunner().invoke(app, ["edge", "--config", str(tmp_path / "absent.yaml")])
     assert result.exit_code == 2 and "cannot read config" in result.stderr
+
+
+class _Centre(BaseHTTPRequestHandler):
+    """The ingest API as far as the box can tell: takes events and heartbeats, says created."""
+
+    events: ClassVar[list[tuple[str, bytes]]] = []
+    heartbeats: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path.endswith("/heartbeat"):
+            type(self).heartbeats.append(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+            return
+        type(self).events.append((self.headers["Idempotency-Key"], body))
+        reply = b'{"status": "created"}'
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_run_site_delivers_events_and_heartbeats_to_the_centre(
+    tmp_path: Path, scene20s: Path
+) -> None:
+    _Centre.events, _Centre.heartbeats = [], []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Centre)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    analysis = AnalysisSettings(frame_size=(320, 240), rules={"loitering": {"min_dwell_s": 2}})
+    config = FishwatchConfig(
+        cameras={
+            "pier": CameraConfig(
+                source=_file(scene20s, pace="realtime", loop=True), analysis=analysis
+            )
+        },
+        evidence=EvidenceConfig(folder=tmp_path / "evidence"),
+        uplink=UplinkSettings(
+            centre_url=f"http://127.0.0.1:{server.server_port}",
+            device_id="box-1",
+            token="secret",
+            outbox_path=tmp_path / "outbox.db",
+            poll_s=0.2,
+        ),
+    )
+    stop = threading.Event()
+    lines: list[str] = []
+
+    def stop_once_delivered() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (_Centre.events and _Centre.heartbeats):
+            time.sleep(0.1)
+        stop.set()
+
+    threading.Thread(target=stop_once_delivered, daemon=True).start()
+    try:
+        results = run_site(
+            config,
+            Scripted(person_frames=1000),
+            stop,
+            report=lines.append,
+            sink=lambda m: pytest.fail("the outbox takes the messages"),
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [r.error for r in results] == [None]
+    key, body = _Centre.events[0]
+    assert key.endswith(":1") and b'"type":"loitering"' in body and b"snapshot_clean" in body
+    assert _Centre.heartbeats[0]["device_id"] == "box-1"
+    assert [c["name"] for c in _Centre.heartbeats[0]["cameras"]] == ["pier"]
+    assert any("sending events to" in line for line in lines)
