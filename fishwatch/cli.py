@@ -243,6 +243,7 @@ def eval_command(
 
         card = ModelCard.beside(model)
         card.metrics = {**report, "evaluated_on": source}
+        card.sha256 = detector.sha256  # the figures belong to exactly these bytes
         card.write(model)
     if as_json:
         typer.echo(json.dumps(report))

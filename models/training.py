@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,13 +108,19 @@ def export_onnx(
 ) -> Path:
     """Export ``weights`` to a fixed-size ONNX file at ``out_path`` (batch 1, raw head + decode).
 
-    ``input_hw`` may be rectangular: a 16:9 camera letterboxed to 256x416 costs 40 % less than
-    416x416 for the same detail.
+    ``input_hw`` may be rectangular: a 16:9 camera letterboxed to 256x416 costs about what
+    320x320 does, with 30 % more width for thin rods. Ultralytics writes its export beside the
+    weights, so the export runs on a copy in a scratch folder: a model already lying beside the
+    checkpoint is never overwritten.
     """
     ultralytics = _ultralytics()
-    model = ultralytics.YOLO(str(weights), task="detect")
-    exported = Path(
-        model.export(
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / Path(weights).name
+        shutil.copyfile(weights, copy)
+        model = ultralytics.YOLO(str(copy), task="detect")
+        exported = model.export(
             format="onnx",
             imgsz=list(input_hw),
             opset=opset,
@@ -123,10 +130,7 @@ def export_onnx(
             device="cpu",
             verbose=False,
         )
-    )
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(exported), out_path)
+        shutil.move(str(exported), out_path)
     return out_path
 
 

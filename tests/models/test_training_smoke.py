@@ -78,6 +78,15 @@ def test_train_export_and_evaluate(tmp_path: Path) -> None:
     assert card.training["data"]["seed"] == 1 and card.training["epochs"] == 1
     assert Detector(onnx_path).input_hw == (96, 160)
 
+    # Exporting again leaves whatever lies beside the checkpoint alone (Ultralytics writes there).
+    weights = out / "train" / "weights" / "best.pt"
+    beside = weights.with_suffix(".onnx")
+    beside.write_bytes(b"keep me")
+    again = tmp_path / "again.onnx"
+    result = runner.invoke(app, ["export", str(weights), "--out", str(again), "--size", "96x160"])
+    assert result.exit_code == 0, result.output
+    assert beside.read_bytes() == b"keep me" and again.stat().st_size > 0
+
     result = runner.invoke(
         app,
         [
