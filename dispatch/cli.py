@@ -75,7 +75,7 @@ def settings(config: Path | None, database_url: str | None) -> DispatchConfig:
     if config is not None:
         from fishwatch.config import load_config
 
-        loaded: DispatchConfig = load_config(config).dispatch  # type: ignore[attr-defined]
+        loaded: DispatchConfig = load_config(config).dispatch
     else:
         loaded = DispatchConfig()
     return loaded.model_copy(update={"database_url": database_url}) if database_url else loaded

@@ -14,6 +14,7 @@ import typer
 from detector.class_map import ClassMapError
 from detector.model import ModelLoadError
 from detector.output_formats import ModelFormatError
+from dispatch.cli import app as dispatch_app
 from fishwatch.config import ConfigError
 from models.dataset import DatasetError
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 synth_app = typer.Typer(no_args_is_help=True, help="Render synthetic riverbank data.")
 app.add_typer(synth_app, name="synth")
+app.add_typer(dispatch_app, name="dispatch")
 
 #: Errors caused by the user's input: reported in one line, exit code 2, no traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (

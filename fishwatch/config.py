@@ -22,6 +22,7 @@ from pydantic import (
 
 from detector.classes import CLASS_NAMES
 from detector.settings import AnalysisSettings
+from dispatch.settings import DispatchConfig
 from streams.settings import CameraSourceConfig
 from streams.speaker import SpeakerConfig
 from streams.uplink_settings import UplinkSettings
@@ -149,6 +150,9 @@ class FishwatchConfig(StrictModel):
     edge: EdgeConfig = EdgeConfig()
     uplink: UplinkSettings | None = Field(
         None, description="delivery to the centre; left out: event messages go to stdout"
+    )
+    dispatch: DispatchConfig = Field(
+        default_factory=DispatchConfig, description="the centre: orders, routing, deadlines"
     )
 
     def resolve_paths(self, base: Path) -> FishwatchConfig:
