@@ -346,14 +346,15 @@ def detect_command(
     ] = None,
     sample: Annotated[
         str, typer.Option(help="frames to analyse: keyframes, fps:N or every:N")
-    ] = "fps:1",
+    ] = "fps:2",
 ) -> None:
     """Run the edge pipeline over one video file; print one JSON object per event as it closes.
 
-    Frames are sampled as a live camera would be, by default one per second of video (the
-    rules are tuned for 1-2 frames per second: at a 2 s GOP's keyframes, one missed detection
-    is a gap longer than a rule forgives). Without a config the whole frame is one zone where
-    every rule applies, and camera faults count from 4 s. The loudspeaker is never called.
+    Frames are sampled as a live camera would be, by default two per second of video: the
+    rules are tuned for 1-2 frames per second, and a weak detection (a net scored near the
+    tracker's new-track threshold) gets twice the chances to start a track. Without a config
+    the whole frame is one zone where every rule applies, and camera faults count from 4 s.
+    The loudspeaker is never called.
     """
     import logging
 
