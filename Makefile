@@ -20,4 +20,8 @@ test: $(VENV)/.installed
 	$(PY) -m pytest
 
 demo: $(VENV)/.installed
+	for video in sample_videos/*.mp4; do \
+	    echo "== $$video"; \
+	    $(VENV)/bin/fishwatch detect $$video --model $(MODEL) --out out/demo || exit 1; \
+	done
 	$(VENV)/bin/fishwatch eval --model $(MODEL) --synthetic 100 --seed 424242
