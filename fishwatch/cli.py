@@ -15,6 +15,7 @@ from detector.class_map import ClassMapError
 from detector.model import ModelLoadError
 from detector.output_formats import ModelFormatError
 from dispatch.cli import app as dispatch_app
+from dispatch.cli import audit_app
 from fishwatch.config import ConfigError
 from models.dataset import DatasetError
 
@@ -27,6 +28,7 @@ app = typer.Typer(
 synth_app = typer.Typer(no_args_is_help=True, help="Render synthetic riverbank data.")
 app.add_typer(synth_app, name="synth")
 app.add_typer(dispatch_app, name="dispatch")
+app.add_typer(audit_app, name="audit")  # `fishwatch audit verify`, as auditors know it
 
 #: Errors caused by the user's input: reported in one line, exit code 2, no traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (

@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
 from dispatch.cli import app
+from fishwatch.cli import app as root_app
 from fishwatch.config import FishwatchConfig
 
 
@@ -35,6 +36,9 @@ def test_set_up_a_new_database(tmp_path: Path) -> None:
     code, out = run("stats", "--as", "root", "--type", "angling", *url)
     assert code == 0 and json.loads(out)["orders"] == 0
     assert run("audit", "verify", *url) == (0, "audit chain intact: 4 records\n")
+    # The root command line offers the verifier as auditors know it: `fishwatch audit verify`.
+    result = CliRunner().invoke(root_app, ["audit", "verify", *url])
+    assert (result.exit_code, result.output) == (0, "audit chain intact: 4 records\n")
 
 
 @pytest.mark.parametrize(("args", "message"), [
