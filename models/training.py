@@ -83,7 +83,9 @@ def train(
         name="train",
         exist_ok=True,
         plots=False,
-        pretrained=False,
+        # A .pt architecture is a checkpoint to start from; anything else trains from scratch
+        # (nothing may be downloaded).
+        pretrained=source.endswith(".pt"),
         amp=False,
         patience=patience,
         verbose=False,

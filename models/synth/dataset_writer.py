@@ -14,7 +14,7 @@ from detector.classes import CLASS_NAMES
 from models.dataset import write_data_yaml
 from models.synth.scene import render_still
 
-RENDERER_VERSION = 1
+RENDERER_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -236,10 +236,10 @@ def render_still(rng: np.random.Generator, width: int = 640, height: int = 360) 
     if rng.random() < 0.78:
         for _ in range(int(rng.choice([1, 1, 2, 2, 3]))):
             anglers.append(_add_angler(layout, view, rng))
-    for _ in range(int(rng.choice([0, 0, 0, 1, 1, 2]))):
+    for _ in range(int(rng.choice([0, 0, 1, 1, 2]))):
         near = view.random_bank_point(rng, depth=(0.0, 0.15))
         _add_net(layout, view, rng, bg.water_colour, near)
-    for _ in range(int(rng.choice([0, 0, 1, 1, 2]))):
+    for _ in range(int(rng.choice([0, 1, 1, 2]))):
         _add_boat(layout, view, rng)
     for _ in range(int(rng.integers(0, 5))):
         _add_passer_by(layout, view, rng)
