@@ -121,6 +121,64 @@ class User(Base):
     department_id: Mapped[uuid.UUID | None] = mapped_column(fk("departments.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    #: Argon2id hash; ``None`` until a password is set (such a user cannot log in).
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    #: Language of the pages for this user: ``zh`` or ``en``.
+    language: Mapped[str] = mapped_column(sa.String(8), default="zh")
+
+
+class UserSession(Base):
+    """A browser login; only the hash of its cookie token is stored, so a leaked table
+    cannot be replayed. Logout and expiry revoke it (rows are never deleted)."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    user_id: Mapped[uuid.UUID] = mapped_column(fk("users.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    client: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class DeviceToken(Base):
+    """A bearer token an edge box sends; stored as its sha256 (tokens are random, 256 bits)."""
+
+    __tablename__ = "device_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    device_id: Mapped[uuid.UUID] = mapped_column(fk("devices.id"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    label: Mapped[str] = mapped_column(sa.String(100), default="")
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(sa.String(120))
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    device: Mapped[Device] = relationship()
+
+
+class DeviceHeartbeat(Base):
+    """The latest heartbeat of a box (one row per device, overwritten): fleet status."""
+
+    __tablename__ = "device_heartbeats"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(fk("devices.id"), primary_key=True)
+    received_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    software_version: Mapped[str] = mapped_column(sa.String(40), default="")
+    model_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    model_version: Mapped[str] = mapped_column(sa.String(100), default="")
+    cameras: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+
+    device: Mapped[Device] = relationship()
 
 
 class Device(Base):
@@ -233,6 +291,12 @@ class Event(Base):
     model_name: Mapped[str] = mapped_column(sa.String(100))
     model_version: Mapped[str] = mapped_column(sa.String(100))
     outcome: Mapped[WarningOutcome | None] = mapped_column(enum_type(WarningOutcome, "outcome"))
+    #: The uplink revision stored last (the centre ignores a revision not above it).
+    revision: Mapped[int] = mapped_column(default=1)
+    zone: Mapped[str] = mapped_column(sa.String(100), default="")
+    #: For ``camera_fault`` events: offline, black, frozen, covered; and a human detail.
+    fault: Mapped[str | None] = mapped_column(sa.String(40))
+    detail: Mapped[str] = mapped_column(sa.String(500), default="")
     received_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
