@@ -18,7 +18,7 @@ from dispatch.orders import OrderService
 from dispatch.schemas import EventIn
 from dispatch.settings import DispatchConfig
 
-from .conftest import Cast, ManualClock
+from ..conftest import Cast, ManualClock
 
 Alert = Callable[..., EventIn]
 

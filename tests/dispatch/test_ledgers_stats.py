@@ -36,7 +36,7 @@ from dispatch.schemas import (
 from dispatch.settings import DispatchConfig
 from dispatch.stats import overview
 
-from .conftest import T0, Cast, ManualClock
+from ..conftest import T0, Cast, ManualClock
 
 Alert = Callable[..., EventIn]
 

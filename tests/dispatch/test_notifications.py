@@ -34,7 +34,7 @@ from dispatch.schemas import (
 )
 from dispatch.settings import DispatchConfig
 
-from .conftest import Cast, ManualClock, district_config
+from ..conftest import Cast, ManualClock, district_config
 
 Alert = Callable[..., EventIn]
 SECRET = "a-webhook-secret-of-some-length"

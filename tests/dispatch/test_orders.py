@@ -29,7 +29,7 @@ from dispatch.schemas import (
 )
 from dispatch.settings import DispatchConfig
 
-from .conftest import Cast, ManualClock
+from ..conftest import Cast, ManualClock
 
 Alert = Callable[..., EventIn]
 

@@ -18,7 +18,7 @@ from dispatch.schemas import ActionKind, CaseTrigger, EventIn, NotificationKind
 from dispatch.settings import DispatchConfig
 from dispatch.sla import Sweeper, SweepReport
 
-from .conftest import Cast, ManualClock
+from ..conftest import Cast, ManualClock
 
 Alert = Callable[..., EventIn]
 

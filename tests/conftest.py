@@ -1,4 +1,4 @@
-"""Fixtures: a fresh, migrated database per test on SQLite and on PostgreSQL; a movable clock.
+"""Shared fixtures of the dispatch and api tests: a fresh, migrated database per test on SQLite
 
 PostgreSQL runs when FISHWATCH_TEST_PG_URL names a server whose role may CREATEDB: the schema
 is migrated once into a template database, and each test gets a copy with a random name that

@@ -1,0 +1,20 @@
+"""The centre's FastAPI application: device ingest, the JSON API under ``/api/v1`` and the
+web pages, over one :class:`~api.centre.Centre`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import errors
+from api.centre import Centre
+from api.routers import auth
+
+
+def create_app(centre: Centre) -> FastAPI:
+    app = FastAPI(title="fishwatch centre", version="0.1.0",
+                  summary="Illegal-fishing alerts become work orders: ingest, orders, reviews, "
+                          "commission cases, ledgers and statistics.")
+    app.state.centre = centre
+    errors.install(app)
+    app.include_router(auth.router)
+    return app
