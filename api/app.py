@@ -3,6 +3,9 @@ web pages, over one :class:`~api.centre.Centre`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
 from fastapi import FastAPI
 
 from api import errors
@@ -10,8 +13,10 @@ from api.centre import Centre
 from api.routers import auth
 
 
-def create_app(centre: Centre) -> FastAPI:
-    app = FastAPI(title="fishwatch centre", version="0.1.0",
+def create_app(centre: Centre, *, lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]]
+               | None = None) -> FastAPI:
+    """The app over ``centre``; ``lifespan`` runs background work (``fishwatch serve``)."""
+    app = FastAPI(title="fishwatch centre", version="0.1.0", lifespan=lifespan,
                   summary="Illegal-fishing alerts become work orders: ingest, orders, reviews, "
                           "commission cases, ledgers and statistics.")
     app.state.centre = centre
