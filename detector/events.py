@@ -17,23 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-
-class EventType(StrEnum):
-    """What kind of violation an event reports."""
-
-    ANGLING = "angling"
-    NET_FISHING = "net_fishing"
-    BOAT_INTRUSION = "boat_intrusion"
-    LOITERING = "loitering"
-
-
-class Severity(StrEnum):
-    """How urgently the centre should act; set per rule in the config."""
-
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
+from common.vocabulary import EventType, Severity
 
 
 class UpdateKind(StrEnum):

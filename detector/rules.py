@@ -176,7 +176,7 @@ class RuleEngine:
             EventType.BOAT_INTRUSION: BanCalendar(s.boat_intrusion.calendar),
             EventType.LOITERING: BanCalendar(s.loitering.calendar),
         }
-        self._clocks = {kind: DwellClock(s.max_gap_s) for kind in EventType}
+        self._clocks = {kind: DwellClock(s.max_gap_s) for kind in self._calendars}
         self._rods = _RodMotion(s.angling.static_window_s, s.angling.static_shift)
         self._has_gear: set[int] = set()
 

@@ -13,10 +13,11 @@ from datetime import date, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from common.strict import StrictModel
+from common.vocabulary import Severity
 from detector.classes import CLASS_NAMES
-from detector.events import Severity
 from detector.zones import ZoneKind, is_simple_polygon
 
 Seconds = Annotated[float, Field(ge=0, le=86_400)]
@@ -26,14 +27,8 @@ Side = Annotated[int, Field(ge=16, le=16384)]
 Heights = Annotated[float, Field(ge=0, le=20, description="in multiples of the person's height")]
 
 
-class _Settings(BaseModel):
-    # Same contract as fishwatch.config.StrictModel, kept here so detector/ does not import the
-    # composition root that imports it.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 # --- zones -------------------------------------------------------------------------------------
-class ZoneSettings(_Settings):
+class ZoneSettings(StrictModel):
     """A polygon on the camera picture and what it marks."""
 
     coordinates: list[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]] = Field(
@@ -62,7 +57,7 @@ class ZoneSettings(_Settings):
 
 
 # --- objects -----------------------------------------------------------------------------------
-class ObjectFilterSettings(_Settings):
+class ObjectFilterSettings(StrictModel):
     """When a detected object of one class is believed."""
 
     min_width: Pixels = Field(0, description="narrower boxes are dropped (pixels)")
@@ -78,7 +73,7 @@ def _default_filters() -> dict[str, ObjectFilterSettings]:
     return {name: ObjectFilterSettings() for name in CLASS_NAMES}
 
 
-class TrackerSettings(_Settings):
+class TrackerSettings(StrictModel):
     """ByteTrack, tuned for one or two sampled frames per second (see detector.tracking)."""
 
     high_threshold: Fraction = Field(0.5, description="score for first-stage association")
@@ -101,7 +96,7 @@ class TrackerSettings(_Settings):
 
 
 # --- calendars ---------------------------------------------------------------------------------
-class DatePeriod(_Settings):
+class DatePeriod(StrictModel):
     """Days a ban applies, both ends included; ``every_year`` repeats it (may span New Year)."""
 
     start: date = Field(description="first day, YYYY-MM-DD")
@@ -115,7 +110,7 @@ class DatePeriod(_Settings):
         return self
 
 
-class HourWindow(_Settings):
+class HourWindow(StrictModel):
     """Daily hours a ban applies, ``end`` excluded; a window may run past midnight."""
 
     start: time = Field(description="HH:MM local time")
@@ -128,7 +123,7 @@ class HourWindow(_Settings):
         return self
 
 
-class CalendarSettings(_Settings):
+class CalendarSettings(StrictModel):
     """When a rule applies. Empty lists mean always: every day, all day."""
 
     timezone: str = Field("Asia/Shanghai", description="IANA name of the local time zone")
@@ -146,7 +141,7 @@ class CalendarSettings(_Settings):
 
 
 # --- rules -------------------------------------------------------------------------------------
-class _RuleSettings(_Settings):
+class _RuleSettings(StrictModel):
     enabled: bool = Field(True, description="false turns the rule off")
     min_dwell_s: Seconds = Field(description="seconds the situation must last before it counts")
     severity: Severity = Field(description="low, medium, high or critical")
@@ -198,7 +193,7 @@ class LoiteringSettings(_RuleSettings):
         1.5, description="a rod or net ever seen this close means the person has gear")
 
 
-class RulesSettings(_Settings):
+class RulesSettings(StrictModel):
     """The four rules and what they share."""
 
     angling: AnglingSettings = Field(default_factory=AnglingSettings)
@@ -210,7 +205,7 @@ class RulesSettings(_Settings):
                          "without its dwell restarting")
 
 
-class EventSettings(_Settings):
+class EventSettings(StrictModel):
     """How rule hits become incidents."""
 
     quiet_s: Annotated[float, Field(gt=0, le=3600)] = Field(
@@ -222,7 +217,7 @@ class EventSettings(_Settings):
 
 
 # --- one camera --------------------------------------------------------------------------------
-class AnalysisSettings(_Settings):
+class AnalysisSettings(StrictModel):
     """Everything the detector needs to turn one camera's detections into events."""
 
     frame_size: tuple[Side, Side] = Field(

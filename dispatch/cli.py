@@ -7,17 +7,16 @@ A thin layer: it parses arguments, opens the database and calls the package. The
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import httpx
 import typer
 
+from common.cli import user_errors
 from dispatch.access import Actor, actor_for
 from dispatch.audit import verify
 from dispatch.crypto import generate_key
@@ -46,8 +45,6 @@ app.add_typer(audit_app, name="audit")
 
 CLI_ACTOR = Actor.system("cli")
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", help="fishwatch config file whose dispatch: section to use")]
 UrlOption = Annotated[str | None, typer.Option(
@@ -55,20 +52,8 @@ UrlOption = Annotated[str | None, typer.Option(
     help="SQLAlchemy URL; overrides the config's dispatch.database_url")]
 
 
-def reports_user_errors(command: F) -> F:
-    """Refusals and bad settings: one line on stderr, exit code 2, no traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from fishwatch.config import ConfigError
-
-        try:
-            return command(*args, **kwargs)
-        except (DispatchError, ConfigError, ValueError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
+#: Refusals and bad settings (a config error is a ValueError): the whole message, exit code 2.
+reports_user_errors = user_errors(DispatchError, ValueError)
 
 
 def settings(config: Path | None, database_url: str | None) -> DispatchConfig:

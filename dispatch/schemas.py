@@ -13,36 +13,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-
-class EventType(StrEnum):
-    ANGLING = "angling"
-    NET_FISHING = "net_fishing"
-    BOAT_INTRUSION = "boat_intrusion"
-    LOITERING = "loitering"
-    CAMERA_FAULT = "camera_fault"
-
-
-class Severity(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-
-    @property
-    def rank(self) -> int:
-        return list(Severity).index(self)
-
-
-class EvidenceKind(StrEnum):
-    SNAPSHOT = "snapshot"
-    SNAPSHOT_CLEAN = "snapshot_clean"
-    CLIP = "clip"
-
-
-class WarningOutcome(StrEnum):
-    """What people did after the loudspeaker warning."""
-
-    DISPERSED = "dispersed"
-    STAYED = "stayed"
+from common.strict import StrictModel
+from common.vocabulary import EventType, EvidenceKind, Severity, WarningOutcome
 
 
 class OrderStatus(StrEnum):
@@ -168,14 +140,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="lower-case hex SHA-256")]
 
 
-class EvidenceRef(Frozen):
+class EvidenceRef(StrictModel):
     """A stored file (snapshot, clip, field photo); the bytes live behind the API's store."""
 
     kind: EvidenceKind
@@ -185,12 +153,12 @@ class EvidenceRef(Frozen):
     storage_key: Annotated[str, Field(min_length=1, max_length=512)]
 
 
-class ModelInfo(Frozen):
+class ModelInfo(StrictModel):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     version: Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class EventIn(Frozen):
+class EventIn(StrictModel):
     """An alert from an edge box; ``event_id`` makes resends and updates idempotent.
 
     Example:
@@ -222,7 +190,7 @@ class EventIn(Frozen):
         return self
 
 
-class SubjectInfo(Frozen):
+class SubjectInfo(StrictModel):
     """The person caught, recorded only when the commission must review them."""
 
     name: Annotated[str, Field(min_length=1, max_length=100)]
@@ -242,7 +210,7 @@ class SubjectInfo(Frozen):
         return self
 
 
-class FeedbackIn(Frozen):
+class FeedbackIn(StrictModel):
     """What the department found on site."""
 
     disposition: Disposition

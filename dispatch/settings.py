@@ -11,8 +11,6 @@ from typing import Annotated
 
 from cryptography.fernet import Fernet
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     HttpUrl,
     SecretStr,
@@ -20,18 +18,13 @@ from pydantic import (
     model_validator,
 )
 
+from common.strict import StrictModel
 from dispatch.schemas import EventType, NotificationKind, Severity
 
 #: Department codes and webhook names: short, lower-case, safe in URLs, file names and logs.
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 
 Code = Annotated[str, Field(pattern=CODE_PATTERN, description="lower-case code: a-z 0-9 _ . -")]
-
-
-class StrictModel(BaseModel):
-    """Unknown keys are errors and loaded settings never change underfoot."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DepartmentConfig(StrictModel):

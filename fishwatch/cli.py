@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
+from common.cli import fail, user_errors
 from detector.class_map import ClassMapError
 from detector.model import ModelLoadError
 from detector.output_formats import ModelFormatError
@@ -30,38 +30,10 @@ app.add_typer(synth_app, name="synth")
 app.add_typer(dispatch_app, name="dispatch")
 app.add_typer(audit_app, name="audit")  # `fishwatch audit verify`, as auditors know it
 
-#: Errors caused by the user's input: reported in one line, exit code 2, no traceback.
-USER_ERRORS: tuple[type[Exception], ...] = (
-    ConfigError,
-    DatasetError,
-    ModelLoadError,
-    ModelFormatError,
-    ClassMapError,
-    FileNotFoundError,
-)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
-def reports_user_errors(command: F) -> F:
-    """Turn known bad-input exceptions into a one-line message on stderr and exit code 2."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except USER_ERRORS as exc:
-            # A config error lists every problem, one per line; the others are one line.
-            raise fail(
-                str(exc) if isinstance(exc, ConfigError) else str(exc).splitlines()[0]
-            ) from None
-
-    return wrapper  # type: ignore[return-value]
+#: Errors caused by the user's input whose messages may run on (a library's): first line only.
+TERSE_ERRORS = (DatasetError, ModelLoadError, ModelFormatError, ClassMapError, FileNotFoundError)
+#: Bad input: ``error: …`` and exit code 2, no traceback; a config error lists every problem.
+reports_user_errors = user_errors(ConfigError, *TERSE_ERRORS, first_line_only=TERSE_ERRORS)
 
 
 def parse_hw(text: str) -> tuple[int, int]:

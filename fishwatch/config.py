@@ -11,15 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-)
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 
+from common.strict import StrictModel
 from detector.classes import CLASS_NAMES
 from detector.settings import AnalysisSettings
 from dispatch.settings import DispatchConfig
@@ -33,10 +27,6 @@ DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "fishwatch-y
 
 class ConfigError(ValueError):
     """A config file that cannot be used; ``str()`` lists every problem, one per line."""
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ModelConfig(StrictModel):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from streams.backoff import Backoff
 from streams.health import CameraFault, FaultDetector
 from streams.packets import EncodedPacket
+from streams.rate import Rate
 from streams.ring import PacketRing, PacketSnapshot
 from streams.settings import CameraSourceConfig
 from streams.slot import FrameSlot
@@ -26,7 +27,6 @@ from streams.source import SampledFrame, Source, SourceError, Timeline
 
 log = logging.getLogger(__name__)
 
-_RATE_WINDOW_S = 5.0
 _HISTORY = 32
 
 
@@ -74,30 +74,6 @@ class CameraStatus:
         return self.state is CameraState.ONLINE
 
 
-class _Rate:
-    """Events per second over a sliding window (monotonic clock)."""
-
-    def __init__(self) -> None:
-        self._times: deque[float] = deque()
-
-    def add(self, now: float) -> None:
-        self._times.append(now)
-        self._trim(now)
-
-    def _trim(self, now: float) -> None:
-        while self._times and self._times[0] < now - _RATE_WINDOW_S:
-            self._times.popleft()
-
-    def clear(self) -> None:
-        self._times.clear()
-
-    def per_second(self, now: float) -> float:
-        self._trim(now)
-        if len(self._times) < 2:
-            return 0.0
-        return (len(self._times) - 1) / max(self._times[-1] - self._times[0], 1e-9)
-
-
 class Camera:
     """A camera reader thread with reconnection, watchdog, fault checks and a freshest-frame slot.
 
@@ -137,7 +113,7 @@ class Camera:
         self._packets = self._bytes = self._sampled = 0
         self._online_mono = 0.0
         self._source: Source | None = None
-        self._input_rate, self._sampled_rate = _Rate(), _Rate()
+        self._input_rate, self._sampled_rate = Rate(), Rate()
 
     # -- control -------------------------------------------------------------------------------
 

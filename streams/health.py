@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from typing import Literal
 
 import cv2
 import numpy as np
 
+from common.vocabulary import FaultKind
 from streams.settings import FaultConfig
-
-FaultKind = Literal["offline", "black", "frozen", "covered"]
 
 #: Sample about this many pixels across a frame for the statistics.
 THUMB_WIDTH = 160
@@ -103,7 +101,7 @@ class _Condition:
             if self.since is None:
                 self.since = (t, wall)
             if self.fault is None and t - self.since[0] >= self.hold_s:
-                self.fault = CameraFault(uuid.uuid4().hex, self.camera, self.kind, self.since[0],
+                self.fault = CameraFault(str(uuid.uuid4()), self.camera, self.kind, self.since[0],
                                          self.since[1], detail)
                 return self.fault
             return None
@@ -137,10 +135,10 @@ class FaultDetector:
     def __init__(self, camera: str, config: FaultConfig) -> None:
         self.config = config
         recover = config.recover_s
-        self._offline = _Condition(camera, "offline", config.offline_s, recover)
-        self._black = _Condition(camera, "black", config.black_s, recover)
-        self._covered = _Condition(camera, "covered", config.covered_s, recover)
-        self._frozen = _Condition(camera, "frozen", config.freeze_s, recover)
+        self._offline = _Condition(camera, FaultKind.OFFLINE, config.offline_s, recover)
+        self._black = _Condition(camera, FaultKind.BLACK, config.black_s, recover)
+        self._covered = _Condition(camera, FaultKind.COVERED, config.covered_s, recover)
+        self._frozen = _Condition(camera, FaultKind.FROZEN, config.freeze_s, recover)
         self._online = False
         self._previous: FrameStats | None = None
 

@@ -1,8 +1,6 @@
 """Per-camera source settings: where the video comes from, what to decode, when to alarm.
 
-The root config mounts :class:`CameraSourceConfig` under each camera. The models mirror
-``fishwatch.config.StrictModel`` (unknown keys are errors, values are frozen); they do not import
-it because the root config imports this module.
+The root config mounts :class:`CameraSourceConfig` under each camera.
 """
 
 from __future__ import annotations
@@ -12,7 +10,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from common.strict import StrictModel
 
 SourceKind = Literal["rtsp", "http", "file", "usb"]
 
@@ -22,14 +22,10 @@ _SCHEME_KINDS: dict[str, SourceKind] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 Seconds = Annotated[float, Field(gt=0, le=3600)]
 
 
-class SamplingConfig(_Strict):
+class SamplingConfig(StrictModel):
     """Which frames are decoded to pixels and handed to the detector.
 
     ``keyframes`` is the cheap path: only keyframes are decoded (one per GOP). ``every_n`` and
@@ -59,7 +55,7 @@ class SamplingConfig(_Strict):
         return self
 
 
-class ReconnectConfig(_Strict):
+class ReconnectConfig(StrictModel):
     """How a lost or stalled source is brought back."""
 
     backoff_min_s: Seconds = Field(
@@ -80,7 +76,7 @@ class ReconnectConfig(_Strict):
         return self
 
 
-class FaultConfig(_Strict):
+class FaultConfig(StrictModel):
     """When a camera counts as faulty (``camera_fault`` events); a null duration disables a check.
 
     Durations are seconds on the camera's clock (video time; wall time for live cameras).
@@ -102,7 +98,7 @@ class FaultConfig(_Strict):
         2.0, description="an open fault closes once its condition has been false this long")
 
 
-class CameraSourceConfig(_Strict):
+class CameraSourceConfig(StrictModel):
     """One camera's video source: exactly one of ``url``, ``path`` or ``device``."""
 
     url: str | None = Field(None, description="rtsp://, rtsps://, http:// or https:// stream")

@@ -23,18 +23,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from common.strict import StrictModel
 from streams.settings import redact
 
 log = logging.getLogger(__name__)
 
 #: The event fields a body, header or argument may name.
 FIELDS = frozenset({"camera", "type", "zone", "id"})
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _check_template(text: str) -> str:
@@ -69,7 +66,7 @@ def _templates(value: Any) -> None:
             _templates(item)
 
 
-class SpeakerConfig(_Strict):
+class SpeakerConfig(StrictModel):
     """One camera's warning action: exactly one of ``url`` (HTTP) or ``command`` (local)."""
 
     url: str | None = Field(None, description="http(s) URL of the IP speaker's play endpoint")

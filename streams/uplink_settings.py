@@ -1,8 +1,7 @@
 """Uplink settings: where the centre is, who this box is, where undelivered events wait.
 
 Kept apart from :mod:`streams.uplink` so that the root config can mount it without importing an
-HTTP client. The models mirror ``fishwatch.config.StrictModel`` (unknown keys are errors, values
-are frozen).
+HTTP client.
 """
 
 from __future__ import annotations
@@ -10,20 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
+
+from common.strict import StrictModel
 
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class TokenError(RuntimeError):
     """The device token cannot be read (missing or empty token file)."""
 
 
-class UplinkSettings(_Strict):
+class UplinkSettings(StrictModel):
     """How events reach the centre. Give exactly one of ``token`` or ``token_file``.
 
     Example:

@@ -10,6 +10,7 @@ from uuid import UUID
 import numpy as np
 import pytest
 
+from common.vocabulary import RULE_TYPES
 from detector.classes import CLASS_NAMES
 from detector.detections import Detections
 from detector.events import Event, EventType, FrameRef, UpdateKind
@@ -123,7 +124,7 @@ def _analyse_clip(path: Path, fps: float) -> tuple[list[dict], list[Event]]:
         updates += analyzer.update(_frame(index / clip["fps"], index), detections,
                                    frame_size=(clip["width"], clip["height"]))
     updates += analyzer.close(_frame(clip["duration_s"], clip["frames"]))
-    truth = [e for e in clip["events"] if e["type"] in set(EventType)]
+    truth = [e for e in clip["events"] if e["type"] in RULE_TYPES]
     return truth, [u.event for u in updates if u.kind is UpdateKind.CLOSED]
 
 
