@@ -98,6 +98,12 @@ def read_notifications(session: Session, actor: Actor, *, after: int = 0,
     return [notification_view(n) for n in rows]
 
 
+def latest_notification_id(session: Session) -> int:
+    """The stream's cursor now. A page reads it before the records it shows and follows
+    the stream from it: it misses no change (one may arrive twice, as row and as news)."""
+    return session.scalar(sa.select(sa.func.max(Notification.id))) or 0
+
+
 async def follow(db: Database, actor: Actor, *, after: int = 0,
                  poll_s: float = 1.0) -> AsyncIterator[NotificationView]:
     """Yield notifications as they are committed, from any process (for server-sent events).

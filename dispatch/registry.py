@@ -16,7 +16,7 @@ from dispatch import audit
 from dispatch.access import Actor, require
 from dispatch.errors import InvalidRequest, NotFound
 from dispatch.models import Camera, Department, Device, User
-from dispatch.schemas import Role
+from dispatch.schemas import Role, View
 from dispatch.settings import DispatchConfig
 
 MANAGERS = frozenset({Role.ADMIN, Role.SYSTEM})
@@ -130,3 +130,42 @@ def register_camera(session: Session, *, actor: Actor, at: datetime, device: str
                  entity_id=row.id, data={"device": device, "camera": camera, **fields})
     return row.id
 
+
+
+class UserView(View):
+    username: str
+    display_name: str
+    role: Role
+    department: str | None
+    active: bool
+    language: str
+    locked_until: datetime | None
+    created_at: datetime
+
+
+def list_users(session: Session, *, actor: Actor) -> list[UserView]:
+    """Every user, active ones first, for the administrators."""
+    require(actor, MANAGERS, "list users")
+    rows = session.execute(sa.select(User, Department.code)
+                           .outerjoin(Department, User.department_id == Department.id)
+                           .order_by(User.active.desc(), User.username))
+    return [UserView(username=u.username, display_name=u.display_name, role=u.role,
+                     department=code, active=u.active, language=u.language,
+                     locked_until=u.locked_until, created_at=u.created_at) for u, code in rows]
+
+
+#: The languages the pages are written in.
+LANGUAGES = ("zh", "en")
+
+
+def set_language(session: Session, *, actor: Actor, at: datetime, language: str) -> None:
+    """A user's own choice of page language."""
+    if language not in LANGUAGES:
+        raise InvalidRequest(f"language {language!r} is not one of {', '.join(LANGUAGES)}")
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise NotFound(f"no user {actor.name!r}")
+    if user.language != language:
+        user.language = language
+        audit.record(session, at=at, actor=actor, action="user.language_set",
+                     entity_type="user", entity_id=user.id, data={"language": language})

@@ -9,7 +9,7 @@ current round now. The false-alarm rate is among closed orders.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 
 from dispatch.access import Actor, order_scope
 from dispatch.ledgers import LedgerFilter
-from dispatch.models import Camera, CommissionCase, Department, Event, Order, UTCDateTime
+from dispatch.models import (
+    Camera,
+    CommissionCase,
+    Department,
+    Device,
+    Event,
+    Order,
+    UTCDateTime,
+)
 from dispatch.schemas import Disposition, OrderStatus, Role, View
 
 
@@ -104,3 +112,65 @@ def overview(session: Session, actor: Actor, where: LedgerFilter, *, now: dateti
         overdue_rate=overdue_n / total if total else None,
         false_alarm_rate=false_n / closed_n if closed_n else None,
         cases_filed=cases_filed)
+
+
+class Checkpoint(View):
+    """A camera on the overview map with its orders in the period."""
+
+    device: str
+    camera: str
+    place: str
+    area: str
+    lat: float | None
+    lon: float | None
+    orders: int
+    open: int
+    overdue: int
+
+
+def _late(now: datetime) -> sa.ColumnElement[bool]:
+    """An open order past the deadline it is working against now (signing while
+    dispatched, feedback while signed or in progress)."""
+    stamp = sa.literal(now, UTCDateTime())
+    return sa.or_(sa.and_(Order.status == OrderStatus.DISPATCHED, Order.sign_due_at < stamp),
+                  sa.and_(Order.status.in_([OrderStatus.SIGNED, OrderStatus.IN_PROGRESS]),
+                          Order.resolve_due_at < stamp))
+
+
+def checkpoints(session: Session, actor: Actor, where: LedgerFilter, *,
+                now: datetime) -> list[Checkpoint]:
+    """Every camera with the counts of the reader's orders from it in the period (cameras
+    with none included, so the map shows quiet checkpoints too)."""
+    counted = where.apply(
+        sa.select(Order.camera_id, sa.func.count().label("orders"),
+                  sa.func.count().filter(Order.is_open()).label("open"),
+                  sa.func.count().filter(Order.is_open(),
+                                         _late(now)).label("overdue"))
+        .join(Camera, Order.camera_id == Camera.id)
+        .join(Department, Order.department_id == Department.id)
+        .where(order_scope(actor)), Order.dispatched_at, Order.type
+    ).group_by(Order.camera_id).subquery()
+    rows = session.execute(
+        sa.select(Device.code, Camera.name, Camera.place, Camera.area, Camera.lat, Camera.lon,
+                  sa.func.coalesce(counted.c.orders, 0), sa.func.coalesce(counted.c.open, 0),
+                  sa.func.coalesce(counted.c.overdue, 0))
+        .join(Device, Camera.device_id == Device.id)
+        .outerjoin(counted, counted.c.camera_id == Camera.id)
+        .order_by(Device.code, Camera.name))
+    return [Checkpoint(device=d, camera=c, place=p, area=a, lat=lat, lon=lon, orders=n,
+                       open=o, overdue=late) for d, c, p, a, lat, lon, n, o, late in rows]
+
+
+def daily_orders(session: Session, actor: Actor, where: LedgerFilter) -> dict[date, int]:
+    """Orders dispatched per UTC day in the period (days without orders left out)."""
+    if session.get_bind().dialect.name == "postgresql":
+        day: Any = sa.cast(sa.func.timezone("UTC", Order.dispatched_at), sa.Date)
+    else:
+        day = sa.func.date(Order.dispatched_at)
+    query = where.apply(
+        sa.select(day.label("day"), sa.func.count())
+        .join(Camera, Order.camera_id == Camera.id)
+        .join(Department, Order.department_id == Department.id)
+        .where(order_scope(actor)), Order.dispatched_at, Order.type)
+    return {d if isinstance(d, date) else date.fromisoformat(d): n
+            for d, n in session.execute(query.group_by(day).order_by(day))}
