@@ -74,6 +74,7 @@ class CameraAnalyzer:
         inertia = {name: zone.inertia for name, zone in settings.zones.items()}
         self._inertia = ZoneInertia([inertia.get(z.name, 1) for z in self.zones])
         self._rules = RuleEngine(settings.rules)
+        self._scene: Scene | None = None
         self._events = EventManager(
             camera,
             model_name=model_name,
@@ -87,6 +88,12 @@ class CameraAnalyzer:
     @property
     def open_events(self) -> tuple[Event, ...]:
         return self._events.open_events
+
+    @property
+    def scene(self) -> Scene | None:
+        """The latest frame as the rules saw it: the believed tracks (tracked, past the score
+        gate) and which zones each stands in, after inertia. None before the first frame."""
+        return self._scene
 
     def update(
         self,
@@ -112,8 +119,8 @@ class CameraAnalyzer:
         believed = self._scores(tracked)
         assert believed.tracker_id is not None
         present = self._inertia(believed.tracker_id, self._rules.locate(believed, self.zones))
-        hits = self._rules.evaluate(Scene(frame, believed, self.zones, present))
-        return self._events.update(frame, hits)
+        self._scene = Scene(frame, believed, self.zones, present)
+        return self._events.update(frame, self._rules.evaluate(self._scene))
 
     def close(self, frame: FrameRef) -> list[EventUpdate]:
         """Close every open event (the stream ended or the camera is being removed)."""

@@ -24,23 +24,19 @@ from typing import Protocol
 
 import numpy as np
 
+from common.vocabulary import EvidenceKind
 from detector.detections import Detections
 from detector.settings import RulesSettings
 from detector.zones import FrameSizeError
 from fishwatch.config import CameraConfig, ConfigError, EvidenceConfig, FishwatchConfig
-from fishwatch.incidents import (
-    CameraIncidents,
-    EventMessage,
-    EventSink,
-    EvidencePlan,
-    ModelInfo,
-)
 from fishwatch.metrics import CameraFigures, EdgeMetrics, RunnerFigures
 from streams.batching import FrameBatcher
 from streams.camera import Camera, CameraState
 from streams.evidence import EvidenceWriter
 from streams.health import CameraFault
-from streams.outbox import Attachment, EvidenceKind, Outbox
+from streams.incidents import CameraIncidents, EvidencePlan
+from streams.outbox import Attachment, Outbox
+from streams.records import EventMessage, EventSink, ModelInfo
 from streams.settings import CameraSourceConfig, SamplingConfig
 from streams.source import SampledFrame
 from streams.speaker import Speaker
@@ -355,20 +351,19 @@ def file_source(
 
 #: Evidence roles of an :class:`EventMessage` and their kinds in the uplink contract.
 _OUTBOX_KINDS: dict[str, EvidenceKind] = {
-    "snapshot": "snapshot",
-    "frame": "snapshot_clean",
-    "clip": "clip",
+    "snapshot": EvidenceKind.SNAPSHOT,
+    "frame": EvidenceKind.SNAPSHOT_CLEAN,
+    "clip": EvidenceKind.CLIP,
 }
 
 
 class OutboxSink:
-    """Queues event messages in the uplink's outbox, each evidence file with one revision only.
+    """Queues event messages, rule events and camera faults alike, in the uplink's outbox,
+    each evidence file with one revision only.
 
     A revision carries the files that are new or changed since the event's previous one (the
     contract keeps the latest of each kind); the outbox takes them over, so the box holds one
-    copy, deleted with the delivered messages. Camera faults have no place in the contract yet
-    (its ``type`` lists the four rules): they are logged, and the centre sees the camera's state
-    in the heartbeat.
+    copy, deleted with the delivered messages.
     """
 
     def __init__(self, outbox: Outbox, notify: Callable[[], None] = lambda: None) -> None:
@@ -378,16 +373,6 @@ class OutboxSink:
 
     def __call__(self, message: EventMessage) -> None:
         document = message.document
-        if message.event is None:
-            log.warning(
-                "camera %s: %s %s %s (%s) not sent: the uplink contract has no camera faults",
-                document["camera"],
-                document["type"],
-                document.get("fault"),
-                document["kind"],
-                document["id"],
-            )
-            return
         sent = self._sent.setdefault(document["id"], {})
         fresh = {
             role: file

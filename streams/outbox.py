@@ -10,9 +10,10 @@ moment leaves either no message or a message whose files are complete. Files tha
 refers to (a crash before the commit, a prune interrupted) are swept away on opening and on
 pruning.
 
-Each message is one revision of one event: the outbox numbers an event's revisions 1, 2, ... in
-the order they are added, so a resend carries the same ``(event_id, revision)`` and the centre
-can tell a duplicate from news. The contract is written down in ``docs/uplink.md``.
+Each message is one revision of one event (a rule's, or a camera fault told as an event of type
+``camera_fault``): the outbox numbers an event's revisions 1, 2, ... in the order they are
+added, so a resend carries the same ``(event_id, revision)`` and the centre can tell a duplicate
+from news. The contract is written down in ``docs/uplink.md``.
 """
 
 from __future__ import annotations
@@ -31,13 +32,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 from uuid import UUID, uuid4
 
+from common.vocabulary import EvidenceKind, WarningOutcome
 from detector.events import Event
-
-EvidenceKind = Literal["snapshot", "snapshot_clean", "clip"]
-Outcome = Literal["dispersed", "stayed"]
+from streams.records import FaultEvent
 
 #: Bump with a migration when the table layout changes.
 SCHEMA_VERSION = 1
@@ -93,9 +93,10 @@ class Attachment:
     content_type: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in get_args(EvidenceKind):
-            raise ValueError(f"evidence kind must be one of {get_args(EvidenceKind)}, "
+        if self.kind not in set(EvidenceKind):
+            raise ValueError(f"evidence kind must be one of {[k.value for k in EvidenceKind]}, "
                              f"got {self.kind!r}")
+        object.__setattr__(self, "kind", EvidenceKind(self.kind))
         object.__setattr__(self, "path", Path(self.path))
 
 
@@ -212,9 +213,10 @@ class Outbox:
             self._db.close()
 
     # --- adding ---------------------------------------------------------------------------
-    def add(self, event: Event, evidence: Sequence[Attachment] = (), *,
-            outcome: Outcome | None = None, move: bool = False) -> Message:
-        """Queue the event as it now stands as its next revision, with its evidence files.
+    def add(self, event: Event | FaultEvent, evidence: Sequence[Attachment] = (), *,
+            outcome: WarningOutcome | None = None, move: bool = False) -> Message:
+        """Queue the event (or camera fault) as it now stands as its next revision, with its
+        evidence files.
 
         Files are copied in; with ``move`` they are linked in where the file system allows and
         the originals are deleted once the message is committed. The status sent is ``closed``
@@ -280,7 +282,8 @@ class Outbox:
         return _Staged(part, item.kind, item.kind + suffix, content_type, size,
                        digest.hexdigest())
 
-    def _commit(self, event: Event, staged: list[_Staged], outcome: Outcome | None) -> int:
+    def _commit(self, event: Event | FaultEvent, staged: list[_Staged],
+                outcome: WarningOutcome | None) -> int:
         with self._write() as db:
             row = db.execute("SELECT COALESCE(MAX(revision), 0) FROM messages WHERE event_id = ?",
                              (str(event.id),)).fetchone()
@@ -513,24 +516,29 @@ def _utc(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _document(event: Event, revision: int, evidence: Sequence[StoredAttachment],
-              outcome: Outcome | None) -> dict[str, Any]:
+def _document(event: Event | FaultEvent, revision: int, evidence: Sequence[StoredAttachment],
+              outcome: WarningOutcome | None) -> dict[str, Any]:
     """The contract's ``event`` part, less ``device_id``."""
+    if isinstance(event, FaultEvent):  # no zone, no tracks; what failed and how it showed
+        fault = event.fault
+        zone, seen = None, {"start_s": fault.start, "end_s": fault.end, "confidence": 1.0,
+                            "track_ids": [], "fault": str(fault.kind), "detail": fault.detail}
+    else:
+        zone, seen = event.zone, {"start_s": event.start_s, "end_s": event.end_s,
+                                  "confidence": event.best_confidence,
+                                  "track_ids": list(event.track_ids)}
     return {
         "event_id": str(event.id),
         "revision": revision,
         "camera": event.camera,
         "type": event.type.value,
         "severity": event.severity.value,
-        "zone": event.zone,
+        "zone": zone,
         "status": "open" if event.is_open else "closed",
         "start": _utc(event.start),
         "end": _utc(event.end),
-        "start_s": event.start_s,
-        "end_s": event.end_s,
-        "confidence": event.best_confidence,
-        "track_ids": list(event.track_ids),
+        **seen,
         "model": {"name": event.model_name, "version": event.model_version},
-        "outcome": outcome,
+        "outcome": None if outcome is None else WarningOutcome(outcome).value,
         "evidence": [item.manifest() for item in evidence],
     }

@@ -290,19 +290,31 @@ def test_events_reach_the_outbox_with_each_file_once(tmp_path: Path, scene20s: P
         )
         _run(runner)
         messages = outbox.messages(MessageState.PENDING)
-    assert {m.event_id for m in messages} and all(
-        json.loads(m.payload)["camera"] == "pier" for m in messages
-    )  # faults are not queued
-    documents = [json.loads(m.payload) for m in messages]
-    assert [d["revision"] for d in documents] == list(range(1, len(documents) + 1))
-    assert documents[0]["status"] == "open" and documents[-1]["status"] == "closed"
-    kinds = [e["kind"] for d in documents for e in d["evidence"]]
-    assert sorted(kinds)[:3] == ["clip", "snapshot", "snapshot_clean"]
-    assert kinds.count("clip") == 1
+    by_event: dict[Any, list[dict[str, Any]]] = {}
     for message in messages:
+        by_event.setdefault(message.event_id, []).append(json.loads(message.payload))
         for stored in message.evidence:
             assert stored.sha256 == _sha(str(stored.path))
-    assert not list((tmp_path / "pier").iterdir())  # the outbox holds the only copies
+    types = sorted((d[0]["camera"], d[0]["type"], d[0].get("fault")) for d in by_event.values())
+    assert types == [
+        ("embankment", "camera_fault", "black"),
+        ("embankment", "camera_fault", "frozen"),
+        ("pier", "loitering", None),
+    ]
+    for documents in by_event.values():
+        assert [d["revision"] for d in documents] == list(range(1, len(documents) + 1))
+        assert documents[0]["status"] == "open" and documents[-1]["status"] == "closed"
+        assert [d["status"] for d in documents].count("closed") == 1
+        kinds = [e["kind"] for d in documents for e in d["evidence"]]
+        assert sorted(set(kinds)) == ["clip", "snapshot", "snapshot_clean"]
+        assert kinds.count("clip") == 1
+        if documents[0]["type"] == "camera_fault":
+            assert all(
+                (d["zone"], d["track_ids"], d["confidence"]) == (None, [], 1.0) for d in documents
+            )
+            assert all(d["detail"] for d in documents)
+    for camera in ("pier", "embankment"):
+        assert not list((tmp_path / camera).iterdir())  # the outbox holds the only copies
 
 
 def test_an_unwritable_evidence_folder_costs_the_pictures_not_the_camera(tmp_path: Path) -> None:

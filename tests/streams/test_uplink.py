@@ -1,10 +1,10 @@
 """The uplink against a real HTTP ingest endpoint on 127.0.0.1, as docs/uplink.md specifies it.
 
-The endpoint parses the multipart body, checks the token, the idempotency key and every
-evidence file's size and sha256, upserts by event id and records what it stored, what it
-answered ``duplicate`` and what it rejected. Switches make it fail: stopped (connection
-refused), 500, 413, 429, a wrong token, hanging, stalling mid-upload, or storing a message and
-then dropping the connection before answering.
+The endpoint parses the multipart body, checks the token, the idempotency key, the event
+document's enumerations and every evidence file's size and sha256, upserts by event id and
+records what it stored, what it answered ``duplicate`` and what it rejected. Switches make it
+fail: stopped (connection refused), 500, 413, 429, a wrong token, hanging, stalling mid-upload,
+or storing a message and then dropping the connection before answering.
 """
 
 from __future__ import annotations
@@ -27,15 +27,23 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import numpy as np
 import pytest
 
 from detector.events import Event, EventType, FrameRef, Severity
+from streams.health import FaultDetector
 from streams.outbox import Attachment, MessageState, Outbox
+from streams.records import FaultEvent
+from streams.settings import FaultConfig
 from streams.uplink import CameraReport, Delivery, Heartbeat, Uplink, UplinkLockedError
 from streams.uplink_settings import TokenError, UplinkSettings
 
 TOKEN = "device-token-17"
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+# The contract's enumerations, as docs/uplink.md spells them (not imported: the test checks them).
+TYPES = {"angling", "net_fishing", "boat_intrusion", "loitering", "camera_fault"}
+SEVERITIES = {"low", "medium", "high", "critical"}
+FAULTS = {"offline", "black", "frozen", "covered"}
 
 
 # --- the centre ----------------------------------------------------------------------------
@@ -99,6 +107,9 @@ class Centre:
         key = f"{event['event_id']}:{event['revision']}"
         if headers.get("idempotency-key") != key:
             return self._reject(f"Idempotency-Key {headers.get('idempotency-key')} != {key}")
+        problem = _contract_problem(event)
+        if problem is not None:
+            return self._reject(f"{key}: {problem}")
         files = {name: data for name, _, _, data in parts[1:]}
         if sorted(files) != sorted(item["kind"] for item in event["evidence"]):
             return self._reject(f"{key}: file parts {sorted(files)} do not match the evidence")
@@ -166,6 +177,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def _contract_problem(event: dict[str, Any]) -> str | None:
+    """What in the event document breaks the contract's enumerations, if anything."""
+    if event["type"] not in TYPES or event["severity"] not in SEVERITIES:
+        return f"unknown type {event['type']!r} or severity {event['severity']!r}"
+    if event["status"] not in ("open", "closed") or (event["status"] == "closed") != (
+            event["end"] is not None):
+        return f"status {event['status']!r} with end {event['end']!r}"
+    if event["type"] == "camera_fault":
+        if event.get("fault") not in FAULTS or not isinstance(event.get("detail"), str):
+            return f"a camera_fault needs fault and detail, got {event.get('fault')!r}"
+        if event["zone"] is not None or event["track_ids"]:
+            return "a camera_fault has no zone and no tracks"
+    elif not isinstance(event["zone"], str):
+        return f"zone {event['zone']!r}"
+    return None
 
 
 def _multipart(content_type: str, body: bytes) -> list[tuple[str, str | None, str | None, bytes]]:
@@ -421,6 +449,41 @@ def test_messages_that_cannot_succeed_are_parked_and_the_rest_go_on(
     uplink.notify()
     wait_until(all_sent(outbox, 2))
     assert centre.arrivals == [key(4, 1), key(1, 1)]
+
+
+def test_a_camera_fault_arrives_as_a_camera_fault_event(
+        centre: Centre, outbox: Outbox, evidence: Evidence, tmp_path: Path,
+        run_uplink: Callable[..., Uplink]) -> None:
+    """A real fault (black for 3 s, then a picture again) opened, then closed, beside a rule
+    event: both reach the centre, each with its own type, and the fault names what failed."""
+    detector = FaultDetector("cam1", FaultConfig(black_s=2, recover_s=1))
+    rng = np.random.default_rng(0)
+    picture = rng.integers(0, 255, (48, 64, 3), np.uint8)
+    frames = [np.zeros_like(picture)] * 4 + [picture] * 3
+    changes = [c for i, frame in enumerate(frames)
+               for c in detector.observe(frame, float(i), T0.timestamp() + i)]
+    opened, closed = (FaultEvent(change, "fishwatch-yolo11n", "1.0") for change in changes)
+    outbox.add(opened, evidence.files(7, "snapshot", "snapshot_clean"))
+    outbox.add(make_event(1), evidence.files(1, "snapshot"))
+    outbox.add(closed, evidence.files(7, "clip"))
+    run_uplink(settings_for(centre, tmp_path), outbox)
+
+    wait_until(all_sent(outbox, 3))
+    fault_id = str(opened.id)
+    assert centre.arrivals == [f"{fault_id}:1", key(1, 1), f"{fault_id}:2"]
+    assert centre.rejected == []
+    first, last = centre.stored[fault_id, 1].event, centre.stored[fault_id, 2].event
+    assert {k: first[k] for k in ("type", "fault", "severity", "zone", "status", "start",
+                                  "end", "start_s", "end_s", "track_ids", "outcome")} == {
+        "type": "camera_fault", "fault": "black", "severity": "high", "zone": None,
+        "status": "open", "start": "2024-05-01T10:00:00.000Z", "end": None, "start_s": 0.0,
+        "end_s": None, "track_ids": [], "outcome": None}
+    assert first["detail"].startswith("mean luma")
+    assert (last["status"], last["end"], last["end_s"]) == (
+        "closed", "2024-05-01T10:00:04.000Z", 4.0)
+    assert centre.stored[fault_id, 2].files == {"clip": evidence.data[7, "clip"]}
+    rule = centre.stored[str(UUID(int=1)), 1].event
+    assert rule["type"] == "net_fishing" and "fault" not in rule
 
 
 def test_send_next_reports_each_attempt(centre: Centre, outbox: Outbox, evidence: Evidence,

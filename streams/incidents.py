@@ -2,9 +2,10 @@
 
 A :class:`CameraIncidents` is fed by the inference worker, one thread, in stream order: each
 frame's detections go through the camera's :class:`~detector.pipeline.CameraAnalyzer`; every event
-change and every camera fault becomes a message (a JSON-ready dict, the same shape for both) that
-carries its evidence files with their sha256. Fault records and loudspeaker results arrive from
-other threads and are queued until the worker's next :meth:`CameraIncidents.pump`.
+change and every camera fault becomes an :class:`~streams.records.EventMessage` (a JSON-ready
+record, the same shape for both) that carries its evidence files with their sha256. Fault records
+and loudspeaker results arrive from other threads and are queued until the worker's next
+:meth:`CameraIncidents.pump`.
 
 Evidence of an event: the annotated and the clean picture of its most confident frame (rewritten
 when a better frame comes), and a clip from ``pre_capture_s`` before its start to
@@ -16,45 +17,31 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from common.vocabulary import EventType, WarningOutcome
 from detector.annotate import EvidenceAnnotator
-from detector.classes import CLASS_NAMES, FishwatchClass
+from detector.classes import CLASS_NAMES
+from detector.departure import DepartureWatch
 from detector.detections import Detections
 from detector.events import Event, EventUpdate, FrameRef, UpdateKind
 from detector.pipeline import CameraAnalyzer
 from detector.settings import AnalysisSettings
 from streams.evidence import BestFrames, EvidenceFile, EvidenceWriter
 from streams.health import CameraFault
+from streams.rate import Rate
+from streams.records import EventMessage, EventSink, FaultEvent, ModelInfo
 from streams.ring import PacketSnapshot
 from streams.source import SampledFrame
 from streams.speaker import Speaker, WarningResult
 
 log = logging.getLogger(__name__)
-
-Outcome = Literal["dispersed", "stayed"]
-
-CAMERA_FAULT = "camera_fault"
-_RATE_WINDOW_S = 5.0
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """Which exact model made the detections, named in every message."""
-
-    name: str
-    version: str
-    sha256: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "version": self.version, "sha256": self.sha256}
 
 
 @dataclass(frozen=True)
@@ -63,30 +50,6 @@ class EvidencePlan:
 
     pre_capture_s: float = 10.0
     post_capture_s: float = 10.0
-
-
-@dataclass(frozen=True)
-class EventMessage:
-    """One change of an event or a camera fault, as sinks receive it.
-
-    ``document`` is the JSON-ready record (``kind`` opened/updated/closed, ``type``, ``camera``,
-    times, ``confidence``, ``model``, ``snapshot``/``frame``/``clip`` with path, sha256 and
-    size, ``warning``); ``event`` is the analyzer's event, None for a camera fault;
-    ``evidence`` names the files by role (``snapshot``, ``frame``, ``clip``).
-    """
-
-    document: dict[str, Any]
-    event: Event | None
-    evidence: Mapping[str, EvidenceFile | None]
-    outcome: Outcome | None = None
-
-    @property
-    def kind(self) -> str:
-        return str(self.document["kind"])
-
-
-#: Receives every event message: the uplink's outbox, or stdout.
-EventSink = Callable[[EventMessage], None]
 
 
 @dataclass
@@ -112,10 +75,9 @@ class _Clip:
 
 @dataclass
 class _Warning:
-    deadline_s: float
+    watch: DepartureWatch
     result: WarningResult | None = None
-    outcome: Outcome | None = None
-    person_seen_s: float | None = None
+    outcome: WarningOutcome | None = None
 
     def to_dict(self) -> dict[str, Any]:
         result = self.result
@@ -140,24 +102,6 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _wall(unix: float) -> datetime:
     return datetime.fromtimestamp(unix, UTC)
-
-
-class _Rate:
-    """Frames per second over the last few seconds (monotonic clock)."""
-
-    def __init__(self) -> None:
-        self._times: deque[float] = deque()
-
-    def add(self) -> None:
-        self._times.append(time.monotonic())
-
-    def per_second(self) -> float:
-        now = time.monotonic()
-        while self._times and self._times[0] < now - _RATE_WINDOW_S:
-            self._times.popleft()
-        if len(self._times) < 2:
-            return 0.0
-        return (len(self._times) - 1) / max(self._times[-1] - self._times[0], 1e-9)
 
 
 class CameraIncidents:
@@ -213,14 +157,14 @@ class CameraIncidents:
         self._inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._last: SampledFrame | None = None
         self._wall_origin: float | None = None
-        self._rate = _Rate()
+        self._rate = Rate()
         self.frames = 0
 
     # -- what the runner reads -----------------------------------------------------------------
 
     @property
     def detection_fps(self) -> float:
-        return self._rate.per_second()
+        return self._rate.per_second(time.monotonic())
 
     @property
     def open_count(self) -> int:
@@ -260,7 +204,7 @@ class CameraIncidents:
         """
         self.pump()
         self.frames += 1
-        self._rate.add()
+        self._rate.add(time.monotonic())
         height, width = frame.frame.shape[:2]
         analyzer = self._analyzer_for(width, height)
         ref = self._ref(frame)
@@ -273,7 +217,7 @@ class CameraIncidents:
                 self._best.hold(str(event.id), frame.pts, frame.frame)
         for update in updates:
             self._update(update, frame)
-        self._watch_warnings(frame, detections)
+        self._watch_warnings()
         self._write_due_clips(frame.pts)
 
     def finish(self) -> None:
@@ -330,7 +274,7 @@ class CameraIncidents:
                 self._write_clip(clip, announce=False)
             warning = self._warnings.get(key)
             if warning is not None and warning.outcome is None:
-                warning.outcome = "dispersed"  # the incident ended: nobody is left doing it
+                warning.outcome = WarningOutcome.DISPERSED  # the incident ended: nobody does it
             self._best.release(key)
             self._events.pop(key, None)
         else:
@@ -427,9 +371,9 @@ class CameraIncidents:
     def _send(
         self,
         document: dict[str, Any],
-        event: Event | None,
+        event: Event | FaultEvent,
         evidence: _Evidence,
-        outcome: Outcome | None = None,
+        outcome: WarningOutcome | None = None,
     ) -> None:
         try:
             self._emit(EventMessage(document, event, evidence.files(), outcome))
@@ -472,9 +416,15 @@ class CameraIncidents:
     # -- loudspeaker ---------------------------------------------------------------------------
 
     def _warn(self, event: Event, now: float) -> None:
-        assert self.speaker is not None
+        assert self.speaker is not None and self._analysis is not None
         key = str(event.id)
-        self._warnings[key] = _Warning(deadline_s=now + self.leave_within_s)
+        self._warnings[key] = _Warning(
+            DepartureWatch(
+                event.zone,
+                deadline_s=now + self.leave_within_s,
+                max_gap_s=self._analysis.rules.max_gap_s,
+            )
+        )
         fields = {"camera": self.camera, "type": event.type.value, "zone": event.zone, "id": key}
         self.speaker.warn(
             fields, on_done=lambda result: self._inbox.put(lambda: self._warned(key, result))
@@ -489,36 +439,20 @@ class CameraIncidents:
         if event is not None:
             self._send_event(UpdateKind.UPDATED, event)
 
-    def _watch_warnings(self, frame: SampledFrame, detections: Detections) -> None:
-        """Note people still in a warned event's zone; decide the outcome at the deadline.
-
-        A person counts as still there when a person detection stands in the event's zone
-        within the rules' ``max_gap_s`` before the deadline (the gap a missed detection may
-        leave), so one missed frame does not make a stayer look dispersed.
-        """
+    def _watch_warnings(self) -> None:
+        """Follow each warned event's tracks; at its deadline, send its outcome."""
         if not self._warnings:
             return
-        assert self._analyzer is not None and self._analysis is not None
-        threshold = self._analysis.filters["person"].threshold
-        people = detections[
-            (detections.class_id == FishwatchClass.PERSON) & (detections.confidence >= threshold)
-        ]
-        zones = {z.name: z for z in self._analyzer.zones}
+        assert self._analyzer is not None and self._analyzer.scene is not None
+        scene = self._analyzer.scene
+        current = {str(e.id): e for e in self._analyzer.open_events}
         for key, warning in self._warnings.items():
-            event = self._events.get(key)
+            event = current.get(key)
             if event is None or warning.outcome is not None:
                 continue
-            zone = zones.get(event.zone)
-            if zone is not None and len(people) and zone.trigger(people).any():
-                warning.person_seen_s = frame.pts
-            if frame.pts < warning.deadline_s:
-                continue
-            seen = warning.person_seen_s
-            gap = self._analysis.rules.max_gap_s
-            warning.outcome = (
-                "stayed" if seen is not None and seen >= warning.deadline_s - gap else "dispersed"
-            )
-            self._send_event(UpdateKind.UPDATED, event)
+            warning.outcome = warning.watch.observe(scene, event.track_ids)
+            if warning.outcome is not None:
+                self._send_event(UpdateKind.UPDATED, self._events[key])  # as last reported
 
     # -- camera faults -------------------------------------------------------------------------
 
@@ -570,7 +504,7 @@ class CameraIncidents:
             Detections.empty(),
             camera=self.camera,
             time=self._local(self._ref(frame).wall_time) if self._analysis else _wall(frame.wall),
-            caption=f"{CAMERA_FAULT} {fault.kind}: {fault.detail}",
+            caption=f"{EventType.CAMERA_FAULT} {fault.kind}: {fault.detail}",
         )
         pictures = self._write_images(fault.id, frame.frame, annotated)
         if pictures is not None:
@@ -580,18 +514,19 @@ class CameraIncidents:
 
     def _send_fault(self, record: _Fault, kind: UpdateKind) -> None:
         fault = record.fault
+        event = FaultEvent(fault, self.model.name, self.model.version)
         self._send(
             {
                 "kind": str(kind),
                 "id": fault.id,
-                "type": CAMERA_FAULT,
-                "fault": fault.kind,
+                "type": event.type.value,
+                "fault": str(fault.kind),
                 "detail": fault.detail,
                 "camera": self.camera,
                 "zone": None,
-                "severity": "high",
-                "start": _iso(_wall(fault.started_at)),
-                "end": None if fault.ended_at is None else _iso(_wall(fault.ended_at)),
+                "severity": event.severity.value,
+                "start": _iso(event.start),
+                "end": _iso(event.end),
                 "start_s": round(fault.start, 3),
                 "end_s": None if fault.end is None else round(fault.end, 3),
                 "confidence": 1.0,
@@ -604,6 +539,6 @@ class CameraIncidents:
                 **record.evidence.to_dict(),
                 "warning": None,
             },
-            None,
+            event,
             record.evidence,
         )
