@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from api.evidence import EvidenceStore, open_store
 from api.settings import CentreConfig
 from dispatch.access import Actor
 from dispatch.commission import CommissionService
@@ -29,6 +30,7 @@ class Centre:
     orders: OrderService
     commission: CommissionService
     clock: Callable[[], datetime]
+    evidence: EvidenceStore
 
     @classmethod
     def open(cls, config: CentreConfig, dispatch: DispatchConfig, *,
@@ -41,4 +43,5 @@ class Centre:
             sync_departments(session, dispatch, actor=STARTUP_ACTOR, at=clock())
         return cls(config=config, dispatch=dispatch, db=db,
                    orders=OrderService(dispatch, clock=clock),
-                   commission=CommissionService(dispatch, clock=clock), clock=clock)
+                   commission=CommissionService(dispatch, clock=clock), clock=clock,
+                   evidence=open_store(config.evidence))
