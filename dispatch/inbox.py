@@ -8,6 +8,8 @@ existence does not leak.
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime, timedelta
+from enum import StrEnum
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from dispatch.access import Actor, order_scope
 from dispatch.errors import NotFound
-from dispatch.models import Camera, Event, Order, OrderAction
+from dispatch.models import Camera, Event, Order, OrderAction, UTCDateTime
 from dispatch.registry import department_id
 from dispatch.schemas import (
     ActionView,
@@ -46,21 +48,52 @@ def order_view(order: Order) -> OrderView:
         last_event_at=order.last_event_at)
 
 
+class Deadline(StrEnum):
+    """Where an open order stands against the deadline of its current phase."""
+
+    OVERDUE = "overdue"
+    DUE_SOON = "due_soon"
+
+
+def current_deadline() -> sa.ColumnElement[datetime]:
+    """The deadline the department is working against now (signing while dispatched,
+    feedback while signed or in progress); NULL once the dispatchers have the order."""
+    return sa.case((Order.status == OrderStatus.DISPATCHED, Order.sign_due_at),
+                   (Order.status.in_([OrderStatus.SIGNED, OrderStatus.IN_PROGRESS]),
+                    Order.resolve_due_at), else_=sa.null())
+
+
+def deadline_condition(deadline: Deadline, now: datetime,
+                       due_within: timedelta = timedelta(hours=1)) -> sa.ColumnElement[bool]:
+    """WHERE clause: the current deadline has passed at ``now`` (overdue), or comes within
+    ``due_within`` of it (due soon)."""
+    due, stamp = current_deadline(), sa.literal(now, UTCDateTime())
+    if deadline is Deadline.OVERDUE:
+        return due < stamp
+    return sa.and_(due >= stamp, due < sa.literal(now + due_within, UTCDateTime()))
+
+
 def inbox(session: Session, actor: Actor, *, department: str | None = None,
-          statuses: Collection[OrderStatus] | None = None, limit: int = 50,
-          offset: int = 0) -> list[OrderView]:
+          statuses: Collection[OrderStatus] | None = None, deadline: Deadline | None = None,
+          now: datetime | None = None, limit: int = 50, offset: int = 0) -> list[OrderView]:
     """Open orders the actor may see, most urgent (earliest resolve deadline) first.
 
     Department staff see their department's orders and those escalated to it; dispatchers
-    and other readers see all and may narrow to one ``department``.
+    and other readers see all and may narrow to one ``department``, a set of ``statuses``,
+    or the orders overdue or due soon at ``now``.
 
     Example:
         >>> inbox(session, staff, statuses=[OrderStatus.DISPATCHED])  # doctest: +SKIP
+        >>> inbox(session, staff, deadline=Deadline.OVERDUE, now=clock())  # doctest: +SKIP
     """
     query = sa.select(Order).options(*ORDER_VIEW_LOADS).where(order_scope(actor),
                                                               Order.is_open())
     if statuses:
         query = query.where(Order.status.in_(list(statuses)))
+    if deadline is not None:
+        if now is None:
+            raise ValueError("a deadline filter needs the time it is judged at (now)")
+        query = query.where(deadline_condition(deadline, now))
     if department is not None:
         query = query.where(Order.department_id == department_id(session, department))
     rows = session.scalars(query.order_by(Order.resolve_due_at, Order.id)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dispatch.access import Actor, order_scope
+from dispatch.inbox import Deadline, deadline_condition
 from dispatch.ledgers import LedgerFilter
 from dispatch.models import (
     Camera,
@@ -128,24 +129,15 @@ class Checkpoint(View):
     overdue: int
 
 
-def _late(now: datetime) -> sa.ColumnElement[bool]:
-    """An open order past the deadline it is working against now (signing while
-    dispatched, feedback while signed or in progress)."""
-    stamp = sa.literal(now, UTCDateTime())
-    return sa.or_(sa.and_(Order.status == OrderStatus.DISPATCHED, Order.sign_due_at < stamp),
-                  sa.and_(Order.status.in_([OrderStatus.SIGNED, OrderStatus.IN_PROGRESS]),
-                          Order.resolve_due_at < stamp))
-
-
 def checkpoints(session: Session, actor: Actor, where: LedgerFilter, *,
                 now: datetime) -> list[Checkpoint]:
     """Every camera with the counts of the reader's orders from it in the period (cameras
     with none included, so the map shows quiet checkpoints too)."""
+    late = deadline_condition(Deadline.OVERDUE, now)
     counted = where.apply(
         sa.select(Order.camera_id, sa.func.count().label("orders"),
                   sa.func.count().filter(Order.is_open()).label("open"),
-                  sa.func.count().filter(Order.is_open(),
-                                         _late(now)).label("overdue"))
+                  sa.func.count().filter(Order.is_open(), late).label("overdue"))
         .join(Camera, Order.camera_id == Camera.id)
         .join(Department, Order.department_id == Department.id)
         .where(order_scope(actor)), Order.dispatched_at, Order.type

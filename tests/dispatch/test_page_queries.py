@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from dispatch.db import Database
 from dispatch.errors import InvalidRequest, PermissionDenied
+from dispatch.inbox import Deadline, inbox
 from dispatch.ledgers import LedgerFilter
 from dispatch.models import Event
 from dispatch.notifications import latest_notification_id, read_notifications
@@ -133,3 +134,33 @@ def test_latest_notification_id_is_the_streams_cursor(db: Database, cast: Cast,
     with db.transaction() as session:
         assert [n.kind.value for n in read_notifications(session, cast.dispatcher,
                                                          after=cursor)] == ["order.dispatched"]
+
+
+def test_inbox_tabs_follow_the_current_deadline(db: Database, cast: Cast,
+                                                orders: OrderService, alert: Alert,
+                                                clock: ManualClock) -> None:
+    """High severity: sign within 10 min, resolve within 60; medium: 30 and 240."""
+    high = ingest(db, orders, alert(severity="high"))
+    medium = ingest(db, orders, alert(type="net_fishing"))
+
+    def tab(deadline: Deadline, minutes: float) -> list[uuid.UUID]:
+        with db.transaction() as session:
+            return [o.id for o in inbox(session, cast.north, deadline=deadline,
+                                        now=T0 + timedelta(minutes=minutes))]
+
+    assert tab(Deadline.DUE_SOON, 0) == [high, medium]  # both sign deadlines within the hour
+    assert tab(Deadline.OVERDUE, 0) == []
+    assert tab(Deadline.OVERDUE, 11) == [high]
+    assert tab(Deadline.DUE_SOON, 11) == [medium]
+    clock.advance(minutes=5)
+    with db.transaction() as session:
+        orders.sign(session=session, actor=cast.north, order_id=high)
+    # signed: the feedback deadline (60 min) is the one that runs now
+    assert tab(Deadline.OVERDUE, 11) == []
+    assert tab(Deadline.DUE_SOON, 11) == [high, medium]
+    assert tab(Deadline.OVERDUE, 61) == [high, medium]
+    with db.transaction() as session:
+        assert inbox(session, cast.south, deadline=Deadline.OVERDUE,
+                     now=T0 + timedelta(hours=5)) == []
+        with pytest.raises(ValueError, match="now"):
+            inbox(session, cast.north, deadline=Deadline.OVERDUE)
