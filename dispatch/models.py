@@ -346,6 +346,24 @@ class OrderAction(Base):
     department: Mapped[Department | None] = relationship()
 
 
+class OrderPhoto(Base):
+    """A photo a department took on site, uploaded while it works on the order and named in
+    its feedback; the bytes are the API's store's, under ``storage_key``."""
+
+    __tablename__ = "order_photos"
+    __table_args__ = (sa.UniqueConstraint("order_id", "sha256"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    order_id: Mapped[uuid.UUID] = mapped_column(fk("work_orders.id"))
+    storage_key: Mapped[str] = mapped_column(sa.String(512))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    uploaded_by: Mapped[str] = mapped_column(sa.String(120))
+    uploaded_by_id: Mapped[uuid.UUID | None] = mapped_column(fk("users.id"))
+    uploaded_at: Mapped[datetime]
+
+
 class Reminder(Base):
     """A reminder, overdue alarm, chase or escalation; unique per slot, so sent once."""
 
