@@ -8,10 +8,11 @@ A thin layer: it parses arguments, opens the database and calls the package. The
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from uuid import UUID
 
 import httpx
 import typer
@@ -21,6 +22,7 @@ from dispatch.access import Actor, actor_for
 from dispatch.audit import verify
 from dispatch.crypto import generate_key
 from dispatch.db import Database
+from dispatch.devices import add_device, fleet, issue_token, revoke_tokens
 from dispatch.errors import DispatchError
 from dispatch.ledgers import (
     LedgerFilter,
@@ -42,6 +44,8 @@ db_app = typer.Typer(no_args_is_help=True, help="The dispatch database schema.")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit trail.")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+device_app = typer.Typer(no_args_is_help=True, help="Edge boxes and their uplink tokens.")
+app.add_typer(device_app, name="device")
 
 CLI_ACTOR = Actor.system("cli")
 
@@ -149,6 +153,85 @@ def add_camera(
                                     lon=lon)
     db.dispose()
     typer.echo(f"camera {device}/{camera}: {camera_id}")
+
+
+DeviceArgument = Annotated[str, typer.Argument(help="the edge box's device_id")]
+
+
+@device_app.command("add")
+@reports_user_errors
+def device_add(device: DeviceArgument, config: ConfigOption = None,
+               database_url: UrlOption = None) -> None:
+    """Register an edge box (its cameras are registered when they first send)."""
+    db = open_database(config, database_url)
+    with db.transaction() as session:
+        device_id, created = add_device(session, actor=CLI_ACTOR, at=utc_now(), code=device)
+    db.dispose()
+    typer.echo(f"device {device}: {device_id}" + ("" if created else " (already registered)"))
+
+
+@device_app.command("token")
+@reports_user_errors
+def device_token(
+    device: DeviceArgument,
+    label: Annotated[str, typer.Option(help="a note for whoever revokes it later")] = "",
+    config: ConfigOption = None, database_url: UrlOption = None,
+) -> None:
+    """Issue a token for the box and print it once (put it in the box's uplink token_file);
+    its other tokens stay valid until revoked."""
+    db = open_database(config, database_url)
+    with db.transaction() as session:
+        issued = issue_token(session, actor=CLI_ACTOR, at=utc_now(), device=device,
+                             label=label)
+    db.dispose()
+    typer.echo(f"token {issued.id} for {device} (shown once, only its hash is kept):", err=True)
+    typer.echo(issued.token)
+
+
+@device_app.command("revoke")
+@reports_user_errors
+def device_revoke(
+    device: DeviceArgument,
+    token: Annotated[UUID | None, typer.Option(help="the token id; all the box's tokens "
+                                                    "when left out")] = None,
+    config: ConfigOption = None, database_url: UrlOption = None,
+) -> None:
+    """Revoke a token of the box (or all): its next request is refused with 401."""
+    db = open_database(config, database_url)
+    with db.transaction() as session:
+        revoked = revoke_tokens(session, actor=CLI_ACTOR, at=utc_now(), device=device,
+                                token_id=token)
+    db.dispose()
+    typer.echo(f"revoked {len(revoked)} token(s) of {device}"
+               + "".join(f"\n  {token_id}" for token_id in revoked))
+
+
+@device_app.command("list")
+@reports_user_errors
+def device_list(
+    offline_after: Annotated[float | None, typer.Option(
+        min=1, help="seconds without a sign of life before a box counts as offline "
+                    "[default: the config's centre.device_offline_after_s]")] = None,
+    config: ConfigOption = None, database_url: UrlOption = None,
+) -> None:
+    """The boxes: online or not, last seen, software and model, cameras online, tokens."""
+    if offline_after is None:
+        from fishwatch.config import FishwatchConfig, load_config
+
+        loaded = load_config(config) if config is not None else FishwatchConfig()
+        offline_after = loaded.centre.device_offline_after_s
+    db = open_database(config, database_url)
+    with db.transaction() as session:
+        boxes = fleet(session, actor=CLI_ACTOR, now=utc_now(),
+                      offline_after=timedelta(seconds=offline_after))
+    db.dispose()
+    for box in boxes:
+        seen = box.last_seen_at.isoformat(timespec="seconds") if box.last_seen_at else "never"
+        model = f"{box.model_name} {box.model_version}".strip() or "-"
+        typer.echo(f"{box.code}\t{'online' if box.online else 'offline'}\tlast seen {seen}\t"
+                   f"software {box.software_version or '-'}\tmodel {model}\tcameras "
+                   f"{box.cameras_online}/{box.cameras_total} online\t"
+                   f"{box.active_tokens} token(s)")
 
 
 class LedgerKind(StrEnum):

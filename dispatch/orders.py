@@ -138,7 +138,8 @@ class OrderService:
     # --- ingest -------------------------------------------------------------------------
     def ingest(self, *, session: Session, event: EventIn) -> IngestResult:
         """Turn an edge alert into an order, attach it to its incident's open order, or
-        update the event it resends (``event_id`` is the idempotency key)."""
+        update the event it resends (``event_id`` is the idempotency key). An uplink
+        ``revision`` not above the stored one is a duplicate: nothing changes."""
         return self.ingest_many(session=session, events=[event])[0]
 
     def ingest_many(self, *, session: Session, events: Sequence[EventIn]) -> list[IngestResult]:
@@ -150,7 +151,7 @@ class OrderService:
         self._lock_incidents(session, events)
         known = {row.id: row for row in session.scalars(
             sa.select(EventRow).options(selectinload(EventRow.evidence))
-            .where(EventRow.id.in_({e.event_id for e in events})))}
+            .where(EventRow.id.in_({e.event_id for e in events})).with_for_update(of=EventRow))}
         cameras = self._cameras(session, {(e.device_id, e.camera) for e in events})
         incidents: dict[tuple[UUID, EventType], Order] = {}
         for order in session.scalars(
@@ -190,7 +191,8 @@ class OrderService:
                 severity=event.severity, start_at=event.start, end_at=event.end,
                 confidence=event.confidence, track_ids=list(event.track_ids),
                 model_name=event.model.name, model_version=event.model.version,
-                outcome=event.outcome, received_at=now, updated_at=now,
+                outcome=event.outcome, revision=event.revision or 1, zone=event.zone,
+                fault=event.fault, detail=event.detail, received_at=now, updated_at=now,
                 evidence=[Evidence(**e.model_dump()) for e in event.evidence])
             session.add(row)
             self.outbox.add(session, at=now, kind=kind, department_id=order.department_id,
@@ -254,7 +256,17 @@ class OrderService:
         if (row.camera_id, row.type) != (camera.id, event.type):
             raise Conflict(f"event {event.event_id} is already stored for another camera or "
                            f"type ({row.type}); an event id must not be reused")
+        if event.revision is not None and event.revision <= row.revision:
+            return IngestResult(event_id=row.id, order_id=row.order_id,
+                                outcome=IngestOutcome.DUPLICATE)
         changes: dict[str, object] = {}
+        if event.revision is not None:
+            row.revision = changes["revision"] = event.revision
+        for field in ("zone", "fault", "detail"):
+            value = getattr(event, field)
+            if value and getattr(row, field) != value:
+                setattr(row, field, value)
+                changes[field] = value
         if event.end is not None and row.end_at != event.end:
             row.end_at = changes["end"] = event.end
         if event.outcome is not None and row.outcome != event.outcome:

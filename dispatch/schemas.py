@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from common.strict import StrictModel
-from common.vocabulary import EventType, EvidenceKind, Severity, WarningOutcome
+from common.vocabulary import EventType, EvidenceKind, FaultKind, Severity, WarningOutcome
 
 
 class OrderStatus(StrEnum):
@@ -177,6 +177,13 @@ class EventIn(StrictModel):
     model: ModelInfo
     evidence: Annotated[list[EvidenceRef], Field(max_length=100)] = []
     outcome: WarningOutcome | None = None
+    #: The uplink's revision of the event (1, 2, ...): one not above the stored one changes
+    #: nothing. None for alerts from elsewhere, which are merged into a known event as they come.
+    revision: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    zone: Annotated[str, Field(max_length=100)] = ""
+    #: What failed, for a ``camera_fault`` only; ``detail`` is the measurement that showed it.
+    fault: FaultKind | None = None
+    detail: Annotated[str, Field(max_length=500)] = ""
 
     @field_validator("start", "end")
     @classmethod
@@ -187,6 +194,8 @@ class EventIn(StrictModel):
     def _ends_after_start(self) -> EventIn:
         if self.end is not None and self.end < self.start:
             raise ValueError(f"end {self.end.isoformat()} is before start {self.start.isoformat()}")
+        if self.type is not EventType.CAMERA_FAULT and (self.fault is not None or self.detail):
+            raise ValueError(f"fault and detail belong to camera_fault events, not {self.type}")
         return self
 
 
@@ -228,6 +237,7 @@ class IngestOutcome(StrEnum):
     ATTACHED = "attached"  # a new alert of an incident that already has an open order
     UPDATED = "updated"  # a known event_id with new facts (end time, outcome, evidence)
     UNCHANGED = "unchanged"  # a resend of a known event: nothing to do
+    DUPLICATE = "duplicate"  # an uplink revision not above the stored one: nothing looked at
 
 
 class IngestResult(View):
