@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, pages
 from api.centre import Centre
 from api.routers import auth
 
@@ -22,4 +22,5 @@ def create_app(centre: Centre, *, lifespan: Callable[[FastAPI], AbstractAsyncCon
     app.state.centre = centre
     errors.install(app)
     app.include_router(auth.router)
+    pages.install(app)
     return app

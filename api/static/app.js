@@ -1,0 +1,78 @@
+// fishwatch pages: the little script they need. Everything works without it except the live
+// inbox; with it, times show in the viewer's own zone and new orders appear without a reload.
+"use strict";
+
+function localiseTimes(root) {
+  const lang = document.documentElement.lang || "zh-CN";
+  const format = new Intl.DateTimeFormat(lang, {
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+  });
+  root.querySelectorAll("time[datetime]").forEach((node) => {
+    const when = new Date(node.getAttribute("datetime"));
+    if (!Number.isNaN(when.getTime())) {
+      node.title = node.textContent;
+      node.textContent = format.format(when);
+    }
+  });
+}
+
+// The inbox follows the server's event stream (GET /live/stream, server-sent events): an
+// order dispatched to this user is fetched as a rendered card and put at the top of the list;
+// a card already shown is replaced when its order changes. The browser reconnects by itself
+// and sends Last-Event-ID, so nothing is lost while it was away.
+function followInbox(list) {
+  const status = document.getElementById("live-status");
+  const empty = document.getElementById("inbox-empty");
+  const insertTabs = new Set(["new", "open"]);
+  const source = new EventSource(list.dataset.stream);
+
+  async function card(orderId) {
+    const response = await fetch(list.dataset.cardUrl + orderId, {credentials: "same-origin"});
+    if (!response.ok) return null;
+    const holder = document.createElement("ul");
+    holder.innerHTML = (await response.text()).trim();
+    const node = holder.querySelector("li.order-card");
+    if (node) localiseTimes(node);
+    return node;
+  }
+
+  async function onOrder(note) {
+    if (!note.order_id) return;
+    const shown = list.querySelector(`li[data-order-id="${note.order_id}"]`);
+    const dispatched = note.kind === "order.dispatched";
+    if (!shown && !(dispatched && insertTabs.has(list.dataset.tab))) return;
+    const fresh = await card(note.order_id);
+    if (!fresh) return;
+    const wanted = list.dataset.department;
+    if (wanted && fresh.dataset.department !== wanted) return;
+    if (shown) {
+      shown.replaceWith(fresh);
+    } else {
+      list.prepend(fresh);
+      if (empty) empty.hidden = true;
+      if (status) status.textContent = list.dataset.newText;
+    }
+  }
+
+  source.addEventListener("open", () => {
+    if (status) status.textContent = status.dataset.liveText;
+    list.dataset.live = "true";
+  });
+  source.addEventListener("error", () => {
+    if (status) status.textContent = status.dataset.offlineText;
+    list.dataset.live = "false";
+  });
+  source.addEventListener("message", (message) => {
+    const note = JSON.parse(message.data);
+    if (note.kind && note.kind.startsWith("order.")) onOrder(note);
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  localiseTimes(document);
+  const list = document.getElementById("inbox-list");
+  if (list && list.dataset.stream && "EventSource" in window) followInbox(list);
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.addEventListener("click", () => window.print());
+  });
+});
