@@ -156,11 +156,8 @@ class CommissionService:
                    offset: int = 0) -> list[CaseSummary]:
         """Cases, newest first; the listing is recorded in the audit trail."""
         require(actor, COMMISSION, "list commission cases")
-        query = sa.select(CommissionCase).options(joinedload(CommissionCase.department))
-        if status is not None:
-            query = query.where(CommissionCase.status == status)
-        if order_id is not None:
-            query = query.where(CommissionCase.order_id == order_id)
+        query = (sa.select(CommissionCase).options(joinedload(CommissionCase.department))
+                 .where(*_case_filter(status, order_id)))
         rows = session.scalars(query.order_by(CommissionCase.opened_at.desc(),
                                               CommissionCase.id)
                                .limit(min(limit, 1000)).offset(offset)).all()
@@ -168,6 +165,13 @@ class CommissionService:
                      entity_type=COMMISSION_ENTITY, entity_id="*",
                      data={"cases": [r.id for r in rows]})
         return [_summary(r) for r in rows]
+
+    def count_cases(self, *, session: Session, actor: Actor, status: CaseStatus | None = None,
+                    order_id: UUID | None = None) -> int:
+        """How many cases :meth:`list_cases` lists over all its pages."""
+        require(actor, COMMISSION, "count commission cases")
+        return session.scalar(sa.select(sa.func.count()).select_from(CommissionCase)
+                              .where(*_case_filter(status, order_id))) or 0
 
     def get_case(self, *, session: Session, actor: Actor, case_id: UUID) -> CaseView:
         """One case with its subjects and findings, decrypted; the read is audited."""
@@ -237,6 +241,15 @@ class CommissionService:
                     for s in case.subjects]
         return CaseView(**_summary(case).model_dump(), findings=self._findings(case),
                         history=json.loads(case.history), subjects=subjects)
+
+
+def _case_filter(status: CaseStatus | None, order_id: UUID | None) -> list[Any]:
+    conditions: list[Any] = []
+    if status is not None:
+        conditions.append(CommissionCase.status == status)
+    if order_id is not None:
+        conditions.append(CommissionCase.order_id == order_id)
+    return conditions
 
 
 def _summary(case: CommissionCase) -> CaseSummary:

@@ -25,6 +25,7 @@ from dispatch.schemas import (
     EvidenceRef,
     OrderStatus,
     OrderView,
+    PhotoRef,
 )
 
 #: Eager loads that a list of order views needs (one query, no N+1).
@@ -123,7 +124,7 @@ def order_history(session: Session, actor: Actor, order_id: UUID) -> list[Action
                        to_status=a.to_status,
                        department=a.department.code if a.department else None,
                        disposition=a.disposition, note=a.note,
-                       photos=[EvidenceRef.model_validate(p) for p in a.photos]) for a in rows]
+                       photos=[PhotoRef.model_validate(p) for p in a.photos]) for a in rows]
 
 
 def order_events(session: Session, actor: Actor, order_id: UUID) -> list[EventView]:

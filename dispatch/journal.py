@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 from dispatch import audit
 from dispatch.access import Actor
 from dispatch.models import Order, OrderAction
-from dispatch.schemas import ActionKind, Disposition, EvidenceRef, OrderStatus
+from dispatch.schemas import ActionKind, Disposition, OrderStatus, PhotoRef
 
 
 def log_action(session: Session, order: Order, *, kind: ActionKind, actor: Actor, at: datetime,
                from_status: OrderStatus | None = None, to_status: OrderStatus | None = None,
                department_id: UUID | None = None, disposition: Disposition | None = None,
-               note: str = "", photos: Sequence[EvidenceRef] = (), event_id: UUID | None = None,
+               note: str = "", photos: Sequence[PhotoRef] = (), event_id: UUID | None = None,
                data: dict[str, Any] | None = None) -> None:
     """Append one history line to ``order`` and its audit record."""
     session.add(OrderAction(

@@ -45,6 +45,7 @@ from dispatch.journal import log_action, order_payload
 from dispatch.models import Camera, Department, Device, Evidence, Order, new_id
 from dispatch.models import Event as EventRow
 from dispatch.notifications import Outbox
+from dispatch.photos import photos_of
 from dispatch.registry import department_id
 from dispatch.routing import Router
 from dispatch.schemas import (
@@ -55,13 +56,13 @@ from dispatch.schemas import (
     Disposition,
     EventIn,
     EventType,
-    EvidenceRef,
     FeedbackIn,
     IngestOutcome,
     IngestResult,
     NotificationKind,
     OrderStatus,
     OrderView,
+    PhotoRef,
     Role,
     Severity,
     utc_now,
@@ -315,9 +316,11 @@ class OrderService:
         encrypted, to a new commission case; never into the order's history."""
         order, now, before = self._begin(session, actor, order_id, "submit_feedback")
         order.feedback_at, order.disposition = now, feedback.disposition
+        photos = [PhotoRef.model_validate(p, from_attributes=True)
+                  for p in photos_of(session, order, feedback.photo_ids)]
         view = self._finish(session, actor, order, "submit_feedback", now, before,
                             disposition=feedback.disposition, note=feedback.notes,
-                            photos=feedback.photos)
+                            photos=photos)
         if feedback.subject is not None:
             open_case(session, order=order, trigger=CaseTrigger.SUBJECT, actor=actor, at=now,
                       outbox=self.outbox, cipher=self.cipher, subject=feedback.subject)
@@ -415,7 +418,7 @@ class OrderService:
     def _finish(self, session: Session, actor: Actor, order: Order, name: str, now: datetime,
                 before: OrderStatus, *, disposition: Disposition | None = None,
                 note: str = "", department: UUID | None = None,
-                photos: Sequence[EvidenceRef] = (),
+                photos: Sequence[PhotoRef] = (),
                 data: dict[str, object] | None = None) -> OrderView:
         log_action(session, order, kind=STEPS[name].action, actor=actor, at=now,
                    from_status=before, to_status=order.status, department_id=department,

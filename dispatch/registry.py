@@ -10,7 +10,7 @@ from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from dispatch import audit
 from dispatch.access import Actor, require
@@ -69,11 +69,7 @@ def create_user(session: Session, *, actor: Actor, at: datetime, username: str,
                 display_name: str, role: Role, department: str | None = None) -> UUID:
     """Add a user; department staff need their department, other roles must not have one."""
     require(actor, MANAGERS, "create users")
-    if role is Role.SYSTEM:
-        raise InvalidRequest("role 'system' is reserved for the centre's own jobs")
-    if (role is Role.DEPARTMENT_STAFF) != (department is not None):
-        raise InvalidRequest("department staff need a department and only they have one "
-                             f"(role {role.value}, department {department!r})")
+    _check_role(role, department)
     if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         raise InvalidRequest(f"user {username!r} already exists")
     user = User(username=username, display_name=display_name, role=role, created_at=at,
@@ -86,11 +82,40 @@ def create_user(session: Session, *, actor: Actor, at: datetime, username: str,
     return user.id
 
 
+def _check_role(role: Role, department: str | None) -> None:
+    if role is Role.SYSTEM:
+        raise InvalidRequest("role 'system' is reserved for the centre's own jobs")
+    if (role is Role.DEPARTMENT_STAFF) != (department is not None):
+        raise InvalidRequest("department staff need a department and only they have one "
+                             f"(role {role.value}, department {department!r})")
+
+
+def change_role(session: Session, *, actor: Actor, at: datetime, username: str, role: Role,
+                department: str | None = None) -> None:
+    """Give a user another role (and department, for department staff); it applies to
+    their open sessions at their next request."""
+    require(actor, MANAGERS, "change users' roles")
+    _check_role(role, department)
+    user = session.scalar(sa.select(User).where(User.username == username).with_for_update())
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    if user.id == actor.user_id:
+        raise InvalidRequest("you cannot change your own role (another administrator can)")
+    new_department = department_id(session, department) if department else None
+    if (user.role, user.department_id) != (role, new_department):
+        user.role, user.department_id = role, new_department
+        audit.record(session, at=at, actor=actor, action="user.role_changed", entity_type="user",
+                     entity_id=user.id, data={"username": username, "role": role,
+                                              "department": department})
+
+
 def deactivate_user(session: Session, *, actor: Actor, at: datetime, username: str) -> None:
     require(actor, MANAGERS, "deactivate users")
     user = session.scalar(sa.select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"no user {username!r}")
+    if user.id == actor.user_id:
+        raise InvalidRequest("you cannot deactivate yourself (another administrator can)")
     if user.active:
         user.active = False
         audit.record(session, at=at, actor=actor, action="user.deactivated", entity_type="user",
@@ -146,9 +171,23 @@ class UserView(View):
 def list_users(session: Session, *, actor: Actor) -> list[UserView]:
     """Every user, active ones first, for the administrators."""
     require(actor, MANAGERS, "list users")
+    return _user_views(session)
+
+
+def get_user(session: Session, *, actor: Actor, username: str) -> UserView:
+    """One user, for the administrators (or the user themself)."""
+    if actor.name != username:
+        require(actor, MANAGERS, "read other users")
+    found = _user_views(session, User.username == username)
+    if not found:
+        raise NotFound(f"no user {username!r}")
+    return found[0]
+
+
+def _user_views(session: Session, *conditions: sa.ColumnElement[bool]) -> list[UserView]:
     rows = session.execute(sa.select(User, Department.code)
                            .outerjoin(Department, User.department_id == Department.id)
-                           .order_by(User.active.desc(), User.username))
+                           .where(*conditions).order_by(User.active.desc(), User.username))
     return [UserView(username=u.username, display_name=u.display_name, role=u.role,
                      department=code, active=u.active, language=u.language,
                      locked_until=u.locked_until, created_at=u.created_at) for u, code in rows]
@@ -169,3 +208,28 @@ def set_language(session: Session, *, actor: Actor, at: datetime, language: str)
         user.language = language
         audit.record(session, at=at, actor=actor, action="user.language_set",
                      entity_type="user", entity_id=user.id, data={"language": language})
+
+
+class DepartmentView(View):
+    code: str
+    name: str
+    supervisor: str | None
+    active: bool
+
+
+def list_departments(session: Session) -> list[DepartmentView]:
+    """Every department (inactive ones too: old orders name them), by code; any user may
+    read them (filters and redispatch offer them)."""
+    supervisor = aliased(Department)
+    rows = session.execute(sa.select(Department, supervisor.code)
+                           .outerjoin(supervisor, Department.supervisor_id == supervisor.id)
+                           .order_by(Department.code))
+    return [DepartmentView(code=d.code, name=d.name, supervisor=code, active=d.active)
+            for d, code in rows]
+
+
+def password_hash_of(session: Session, actor: Actor) -> str | None:
+    """The acting user's own stored password hash (to check a password they type again)."""
+    if actor.user_id is None:
+        return None
+    return session.scalar(sa.select(User.password_hash).where(User.id == actor.user_id))

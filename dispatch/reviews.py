@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from dispatch.access import Actor, order_scope, require
 from dispatch.inbox import ORDER_VIEW_LOADS, order_view
@@ -74,25 +75,42 @@ def review_queue(session: Session, actor: Actor, where: ReviewFilter = ReviewFil
         >>> review_queue(session, analyst, ReviewFilter(camera="cam-n1"))  # doctest: +SKIP
     """
     require(actor, REVIEW_READERS, "read the review queue")
-    mine = _verdict_lines(actor).where(OrderAction.order_id == Order.id).exists()
     query = (sa.select(Order).options(*ORDER_VIEW_LOADS)
              .join(Camera, Order.camera_id == Camera.id)
-             .where(order_scope(actor), Order.type != EventType.CAMERA_FAULT,
-                    mine if reviewed else sa.not_(mine)))
-    if where.camera is not None:
-        query = query.where(Camera.name == where.camera)
-    if where.since is not None:
-        query = query.where(Order.first_event_at >= where.since)
-    if where.until is not None:
-        query = query.where(Order.first_event_at < where.until)
-    if where.type is not None:
-        query = query.where(Order.type == where.type)
-    if where.zone is not None:
-        query = query.where(sa.select(Event.id).where(Event.order_id == Order.id,
-                                                      Event.zone == where.zone).exists())
+             .where(*_queue_conditions(actor, where, reviewed)))
     orders = session.scalars(query.order_by(Order.last_event_at.desc(), Order.id)
                              .limit(min(limit, 500)).offset(offset)).unique().all()
     return _items(session, actor, orders)
+
+
+def review_count(session: Session, actor: Actor, where: ReviewFilter = ReviewFilter(), *,
+                 reviewed: bool = False) -> int:
+    """How many orders :func:`review_queue` lists over all its pages."""
+    require(actor, REVIEW_READERS, "read the review queue")
+    return session.scalar(sa.select(sa.func.count()).select_from(Order)
+                          .join(Camera, Order.camera_id == Camera.id)
+                          .where(*_queue_conditions(actor, where, reviewed))) or 0
+
+
+def _queue_conditions(actor: Actor, where: ReviewFilter, reviewed: bool | None) -> list[Any]:
+    """The queue's WHERE clause (the query joins the order's Camera); ``reviewed`` keeps the
+    orders the reader has (True) or has not (False) judged, None either."""
+    conditions: list[Any] = [order_scope(actor), Order.type != EventType.CAMERA_FAULT]
+    if reviewed is not None:
+        mine = _verdict_lines(actor).where(OrderAction.order_id == Order.id).exists()
+        conditions.append(mine if reviewed else sa.not_(mine))
+    if where.camera is not None:
+        conditions.append(Camera.name == where.camera)
+    if where.since is not None:
+        conditions.append(Order.first_event_at >= where.since)
+    if where.until is not None:
+        conditions.append(Order.first_event_at < where.until)
+    if where.type is not None:
+        conditions.append(Order.type == where.type)
+    if where.zone is not None:
+        conditions.append(sa.select(Event.id).where(Event.order_id == Order.id,
+                                                    Event.zone == where.zone).exists())
+    return conditions
 
 
 def _items(session: Session, actor: Actor, orders: Sequence[Order]) -> list[ReviewItem]:
@@ -128,3 +146,50 @@ def review_choices(session: Session, actor: Actor) -> tuple[list[str], list[str]
     zones = session.scalars(sa.select(Event.zone).where(Event.zone != "").distinct()
                             .order_by(Event.zone)).all()
     return list(cameras), list(zones)
+
+
+class ReviewedSample(View):
+    """One alert of an order an analyst judged: the verdict (the latest on the order), who
+    gave it and why, and the alert's clean snapshot (None when the edge sent none)."""
+
+    event_id: UUID
+    order_id: UUID
+    device: str
+    camera: str
+    zone: str
+    type: EventType
+    verdict: AnalystVerdict
+    reason: str
+    reviewer: str
+    reviewed_at: datetime
+    image: EvidenceRef | None
+
+
+def reviewed_samples(session: Session, actor: Actor, where: ReviewFilter = ReviewFilter(), *,
+                     limit: int = 5000) -> list[ReviewedSample]:
+    """The alerts of judged orders, oldest verdict first, for a training data set: each
+    with its order's latest verdict and the unannotated snapshot the detector saw."""
+    require(actor, REVIEW_READERS, "export reviewed alerts")
+    latest = (sa.select(sa.func.max(OrderAction.id))
+              .where(OrderAction.kind == ActionKind.ANALYST_VERDICT)
+              .group_by(OrderAction.order_id).scalar_subquery())
+    conditions = _queue_conditions(actor, where, reviewed=None)
+    rows = session.execute(
+        sa.select(Event, OrderAction, Order.analyst_verdict)
+        .options(selectinload(Event.evidence), joinedload(Event.camera).joinedload(Camera.device))
+        .join(Order, Event.order_id == Order.id)
+        .join(Camera, Order.camera_id == Camera.id)
+        .join(OrderAction, sa.and_(OrderAction.order_id == Order.id, OrderAction.id.in_(latest)))
+        .where(Order.analyst_verdict.is_not(None), *conditions)
+        .order_by(OrderAction.id, Event.start_at, Event.id).limit(limit)).unique()
+    samples = []
+    for event, line, verdict in rows:
+        clean = next((x for x in event.evidence if x.kind is EvidenceKind.SNAPSHOT_CLEAN), None)
+        samples.append(ReviewedSample(
+            event_id=event.id, order_id=event.order_id, device=event.camera.device.code,
+            camera=event.camera.name, zone=event.zone, type=event.type, verdict=verdict,
+            reason=line.note, reviewer=line.actor, reviewed_at=line.at,
+            image=None if clean is None else EvidenceRef(
+                kind=clean.kind, sha256=clean.sha256, size=clean.size,
+                content_type=clean.content_type, storage_key=clean.storage_key)))
+    return samples

@@ -144,7 +144,7 @@ Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="lower-case
 
 
 class EvidenceRef(StrictModel):
-    """A stored file (snapshot, clip, field photo); the bytes live behind the API's store."""
+    """An evidence file of an event (snapshot, clip); the bytes live behind the API's store."""
 
     kind: EvidenceKind
     sha256: Sha256
@@ -220,11 +220,12 @@ class SubjectInfo(StrictModel):
 
 
 class FeedbackIn(StrictModel):
-    """What the department found on site."""
+    """What the department found on site; ``photo_ids`` name photos recorded for the order
+    (:func:`dispatch.photos.record_photo`)."""
 
     disposition: Disposition
     notes: Annotated[str, Field(max_length=4000)] = ""
-    photos: Annotated[list[EvidenceRef], Field(max_length=50)] = []
+    photo_ids: Annotated[list[UUID], Field(max_length=50)] = []
     subject: SubjectInfo | None = None
 
 
@@ -274,6 +275,16 @@ class OrderView(View):
     last_event_at: datetime
 
 
+class PhotoRef(View):
+    """A field photo named by a history line; the bytes live behind the API's store."""
+
+    id: UUID
+    sha256: Sha256
+    size: int
+    content_type: str
+    storage_key: str
+
+
 class ActionView(View):
     id: int
     at: datetime
@@ -284,7 +295,7 @@ class ActionView(View):
     department: str | None
     disposition: Disposition | None
     note: str
-    photos: list[EvidenceRef]
+    photos: list[PhotoRef]
 
 
 class EventView(View):

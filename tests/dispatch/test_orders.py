@@ -16,6 +16,7 @@ from dispatch.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from dispatch.inbox import get_order, inbox, order_events, order_history
 from dispatch.models import CommissionCase, Notification
 from dispatch.orders import OrderService
+from dispatch.photos import record_photo
 from dispatch.schemas import (
     ActionKind,
     AnalystVerdict,
@@ -132,21 +133,23 @@ def test_unknown_cameras_are_refused(db: Database, cast: Cast, orders: OrderServ
 def test_the_whole_life_cycle(db: Database, cast: Cast, orders: OrderService, alert: Alert,
                               clock: ManualClock) -> None:
     order_id = ingest(db, orders, alert())
-    photo = {"kind": "snapshot", "sha256": "cd" * 32, "size": 900,
-             "content_type": "image/jpeg", "storage_key": "field/1.jpg"}
     with db.transaction() as session:
         orders.sign(session=session, actor=cast.north, order_id=order_id)
         clock.advance(minutes=3)
         orders.start(session=session, actor=cast.north, order_id=order_id)
+        photo = record_photo(session, actor=cast.north, at=clock(), order_id=order_id,
+                             storage_key="field/1.jpg", sha256="cd" * 32, size=900,
+                             content_type="image/jpeg")
         clock.advance(minutes=20)
         orders.submit_feedback(session=session, actor=cast.north, order_id=order_id,
                                feedback=FeedbackIn(disposition=Disposition.DISPERSED,
-                                                   notes="two anglers left", photos=[photo]))
+                                                   notes="two anglers left",
+                                                   photo_ids=[photo.id]))
         orders.reject_feedback(session=session, actor=cast.dispatcher, order_id=order_id,
                                reason="photo does not show the bank")
         orders.submit_feedback(session=session, actor=cast.north, order_id=order_id,
                                feedback=FeedbackIn(disposition=Disposition.DISPERSED,
-                                                   photos=[photo]))
+                                                   photo_ids=[photo.id]))
         view = orders.close(session=session, actor=cast.dispatcher, order_id=order_id)
     assert view.status is OrderStatus.CLOSED and view.disposition is Disposition.DISPERSED
     with db.transaction() as session:
