@@ -28,8 +28,9 @@ class EvidenceStoreConfig(StrictModel):
     centre, never by the uploader."""
 
     backend: Literal["local", "s3"] = "local"
-    folder: Path = Field(Path("fishwatch-centre/evidence"),
-                         description="local backend: the folder it owns")
+    folder: Path = Field(Path("/var/lib/fishwatch/centre/evidence"),
+                         description="local backend: the folder it owns; relative paths "
+                                     "are relative to the config file")
     s3: S3StoreConfig | None = None
 
     @model_validator(mode="after")

@@ -17,6 +17,8 @@ from detector.output_formats import ModelFormatError
 from dispatch.cli import app as dispatch_app
 from dispatch.cli import audit_app
 from fishwatch.config import ConfigError
+from fishwatch.config_check import config_app
+from fishwatch.zone_editor import zones_app
 from models.dataset import DatasetError
 
 app = typer.Typer(
@@ -29,6 +31,8 @@ synth_app = typer.Typer(no_args_is_help=True, help="Render synthetic riverbank d
 app.add_typer(synth_app, name="synth")
 app.add_typer(dispatch_app, name="dispatch")
 app.add_typer(audit_app, name="audit")  # `fishwatch audit verify`, as auditors know it
+app.add_typer(config_app, name="config")
+app.add_typer(zones_app, name="zones")
 
 #: Errors caused by the user's input whose messages may run on (a library's): first line only.
 TERSE_ERRORS = (DatasetError, ModelLoadError, ModelFormatError, ClassMapError, FileNotFoundError)
@@ -412,3 +416,21 @@ def edge_command(
     for result in results:
         if result.error is not None:
             typer.echo(f"camera {result.name}: {result.error}", err=True)
+
+
+@app.command("serve")
+@reports_user_errors
+def serve_command(
+    config: Annotated[Path, typer.Option(help="fishwatch.yaml with the centre: and dispatch: "
+                                              "sections")],
+) -> None:
+    """Run the centre (API, device ingest, pages, deadline sweep) until Ctrl-C."""
+    from dispatch.errors import ConfigurationError
+    from fishwatch.config import load_config
+    from fishwatch.serve import serve
+
+    settings = load_config(config)
+    try:
+        serve(config, settings)
+    except (ValueError, ConfigurationError) as exc:
+        raise fail(f"{config}: {exc}") from None

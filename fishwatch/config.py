@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, Field, ValidationError, field_validator
 
+from api.settings import CentreConfig
 from common.strict import StrictModel
 from detector.classes import CLASS_NAMES
 from detector.settings import AnalysisSettings
@@ -144,6 +145,9 @@ class FishwatchConfig(StrictModel):
     dispatch: DispatchConfig = Field(
         default_factory=DispatchConfig, description="the centre: orders, routing, deadlines"
     )
+    centre: CentreConfig = Field(
+        default_factory=CentreConfig, description="the centre's web server: API, ingest, pages"
+    )
 
     def resolve_paths(self, base: Path) -> FishwatchConfig:
         """Make relative file paths relative to the config file's folder."""
@@ -178,6 +182,10 @@ class FishwatchConfig(StrictModel):
                 ),
                 "cameras": cameras,
                 "uplink": uplink,
+                "centre": self.centre.model_copy(
+                    update={"evidence": self.centre.evidence.model_copy(
+                        update={"folder": under(self.centre.evidence.folder)})}
+                ),
             }
         )
 
