@@ -10,7 +10,18 @@ from fastapi import FastAPI
 
 from api import errors, pages
 from api.centre import Centre
-from api.routers import auth
+from api.routers import (
+    audit,
+    auth,
+    commission,
+    departments,
+    events,
+    ledgers,
+    orders,
+    reviews,
+    stats,
+    users,
+)
 
 
 def create_app(centre: Centre, *, lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -22,5 +33,8 @@ def create_app(centre: Centre, *, lifespan: Callable[[FastAPI], AbstractAsyncCon
     app.state.centre = centre
     errors.install(app)
     app.include_router(auth.router)
+    for router in (orders, events, reviews, commission, ledgers, stats, users, departments,
+                   audit):
+        app.include_router(router.router)
     pages.install(app)
     return app
