@@ -434,3 +434,28 @@ def serve_command(
         serve(config, settings)
     except (ValueError, ConfigurationError) as exc:
         raise fail(f"{config}: {exc}") from None
+
+
+@app.command("demo")
+@reports_user_errors
+def demo_command(
+    folder: Annotated[Path, typer.Option(help="where the demo keeps its config, database, "
+                                              "evidence and outbox")] = Path("fishwatch-demo"),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="the centre's port")] = 8000,
+    once: Annotated[bool, typer.Option(help="process the videos as fast as possible, print a "
+                                            "summary and exit")] = False,
+    model: Annotated[Path | None, typer.Option(help="model file instead of the shipped one")
+                     ] = None,
+) -> None:
+    """The whole system on this machine: the centre on SQLite, demo users, and an edge box
+    whose cameras play the sample videos."""
+    import logging
+
+    from fishwatch.config import DEFAULT_MODEL
+    from fishwatch.demo import run_demo
+
+    _setup_logging(logging.WARNING)
+    (summary,) = _run_until_signal(lambda stop: [run_demo(
+        folder, port=port, once=once, model=(model or DEFAULT_MODEL).resolve(),
+        detector_for=lambda config: _load_detector(config, None), stop=stop, echo=typer.echo)])
+    typer.echo(summary.table())

@@ -397,9 +397,15 @@ def run_site(
     *,
     report: Callable[[str], None],
     sink: EventSink,
+    drain_s: float = 0.0,
 ) -> list[CameraResult]:
     """Run the configured cameras until ``stop``: to the centre through the outbox when an
-    uplink is configured (``sink`` otherwise), with metrics when a port is configured."""
+    uplink is configured (``sink`` otherwise), with metrics when a port is configured.
+
+    ``drain_s``: once every camera has ended (files), wait up to this long for the outbox to
+    deliver what is waiting before returning — for runs over recordings that should reach the
+    centre before the process exits. Undelivered messages stay in the outbox either way.
+    """
     try:
         config.evidence.folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -434,9 +440,23 @@ def run_site(
             f"watching {len(config.cameras)} camera(s) with {detector.name} {detector.version}; "
             "Ctrl-C stops"
         )
-        return runner.run(stop)
+        results = runner.run(stop)
+        if outbox is not None and drain_s > 0:
+            _drain(outbox, stop, drain_s, report)
+        return results
     finally:
         if uplink is not None:
             uplink.stop(timeout=5.0)
         if outbox is not None:
             outbox.close()
+
+
+def _drain(outbox: Outbox, stop: threading.Event, timeout_s: float,
+           report: Callable[[str], None]) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (pending := outbox.stats().pending) and not stop.is_set():
+        if time.monotonic() > deadline:
+            report(f"{pending} message(s) still waiting in the outbox; they are sent on the "
+                   "next start")
+            return
+        stop.wait(0.2)

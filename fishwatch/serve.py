@@ -9,8 +9,8 @@ runs the deadline sweep and webhook deliveries in a background thread.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -24,10 +24,11 @@ from fishwatch.config import FishwatchConfig, load_config
 
 CONFIG_ENV = "FISHWATCH_CONFIG"
 
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
-def build_app(config: FishwatchConfig) -> FastAPI:
-    """The centre app for ``config``, with its background work tied to the app's lifespan."""
-    centre = Centre.open(config.centre, config.dispatch)
+
+def background_work(centre: Centre, config: FishwatchConfig) -> Lifespan:
+    """The app lifespan that runs the sweep and webhook deliveries while the app serves."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -35,7 +36,8 @@ def build_app(config: FishwatchConfig) -> FastAPI:
             yield
             return
         with httpx.Client(timeout=10.0) as client:
-            thread = WorkThread(CentreWork(centre.db, config.dispatch, client=client),
+            thread = WorkThread(CentreWork(centre.db, config.dispatch, client=client,
+                                           clock=centre.clock),
                                 config.centre.sweep_interval_s)
             thread.start()
             try:
@@ -43,7 +45,13 @@ def build_app(config: FishwatchConfig) -> FastAPI:
             finally:
                 thread.stop()
 
-    return create_app(centre, lifespan=lifespan)
+    return lifespan
+
+
+def build_app(config: FishwatchConfig) -> FastAPI:
+    """The centre app for ``config``, with its background work tied to the app's lifespan."""
+    centre = Centre.open(config.centre, config.dispatch)
+    return create_app(centre, lifespan=background_work(centre, config))
 
 
 def app_from_env() -> FastAPI:
