@@ -29,6 +29,7 @@ from dispatch.inbox import Deadline, get_order, inbox, order_events, order_histo
 from dispatch.models import Department
 from dispatch.notifications import latest_notification_id
 from dispatch.orders import STEPS, allowed_steps
+from dispatch.photos import order_photos
 from dispatch.schemas import (
     AnalystVerdict,
     Disposition,
@@ -114,6 +115,7 @@ def _order_page(request: Request, centre: Centre, session: Session, signed_in: S
         order = get_order(session, signed_in.actor, order_id)
         events = order_events(session, signed_in.actor, order_id)
         history = order_history(session, signed_in.actor, order_id)
+        photos = order_photos(session, signed_in.actor, order_id)
     except DispatchError as exc:
         raise PageError.of(exc) from None
     role = signed_in.actor.role
@@ -123,7 +125,7 @@ def _order_page(request: Request, centre: Centre, session: Session, signed_in: S
              if role in STEPS[name].roles and mine]
     can_confirm = role is Role.ANALYST and order.analyst_verdict is None
     return render(request, "order.html", signed_in, status=status, order=order, events=events,
-                  history=history, steps=steps, can_confirm=can_confirm, error=error,
+                  history=history, photos=photos, steps=steps, can_confirm=can_confirm, error=error,
                   done=done, now=centre.clock(), dispositions=list(Disposition),
                   departments=[d.code for d in centre.dispatch.departments])
 
@@ -180,6 +182,7 @@ def return_order(request: Request, centre: CentreDep, session: SessionDep, signe
 def submit_feedback(request: Request, centre: CentreDep, session: SessionDep,
                     signed_in: FormUser, order_id: UUID,
                     disposition: Annotated[Disposition, Form()], notes: Text = "",
+                    photo_ids: Annotated[list[UUID], Form(max_length=50)] = [],  # noqa: B006
                     subject_name: Annotated[str, Form(max_length=100)] = "",
                     subject_id_number: Annotated[str, Form(max_length=40)] = "",
                     subject_phone: Annotated[str, Form(max_length=40)] = "",
@@ -187,7 +190,8 @@ def submit_feedback(request: Request, centre: CentreDep, session: SessionDep,
                     subject_position: Annotated[str, Form(max_length=200)] = "",
                     subject_party_member: Annotated[bool, Form()] = False,
                     subject_public_official: Annotated[bool, Form()] = False) -> Response:
-    """Feedback with the field photos uploaded to the order before; a subject only when
+    """Feedback naming the field photos uploaded for the order (the page's script sends them
+    to ``POST /api/v1/orders/{id}/photos`` as they are taken); a subject only when
     the person caught is a party member or public official (for the commission)."""
     try:
         subject = SubjectInfo(
@@ -198,7 +202,8 @@ def submit_feedback(request: Request, centre: CentreDep, session: SessionDep,
     except ValidationError as exc:
         return _order_page(request, centre, session, signed_in, order_id, status=422,
                            error="; ".join(e["msg"] for e in exc.errors()))
-    feedback = FeedbackIn(disposition=disposition, notes=notes, subject=subject)
+    feedback = FeedbackIn(disposition=disposition, notes=notes, photo_ids=photo_ids,
+                          subject=subject)
     return _act(request, centre, session, signed_in, order_id, "submit_feedback",
                 lambda: centre.orders.submit_feedback(session=session, actor=signed_in.actor,
                                                       order_id=order_id, feedback=feedback))

@@ -76,3 +76,33 @@ document.addEventListener("DOMContentLoaded", () => {
     button.addEventListener("click", () => window.print());
   });
 });
+
+// Field photos go to the order's photo endpoint as soon as they are taken (one request per
+// picture, with the session's CSRF token); the page then shows them ticked for the feedback.
+document.addEventListener("DOMContentLoaded", () => {
+  const input = document.getElementById("photo-input");
+  if (!input) return;
+  const status = document.getElementById("photo-status");
+  input.addEventListener("change", async () => {
+    for (const file of input.files) {
+      const body = new FormData();
+      body.append("file", file);
+      const response = await fetch(input.dataset.uploadUrl, {
+        method: "POST", body, credentials: "same-origin",
+        headers: {"X-CSRF-Token": input.dataset.csrf},
+      });
+      if (!response.ok) {
+        const problem = await response.json().catch(() => ({detail: response.statusText}));
+        status.textContent = problem.detail;
+        status.classList.add("alert", "error");
+        return;
+      }
+    }
+    // Keep what was typed: reload only the photo list from a fresh copy of the page.
+    const fresh = await fetch(window.location.pathname, {credentials: "same-origin"});
+    const doc = new DOMParser().parseFromString(await fresh.text(), "text/html");
+    const list = doc.getElementById("photo-list");
+    if (list) document.getElementById("photo-list").replaceWith(list);
+    input.value = "";
+  });
+});
