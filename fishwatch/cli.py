@@ -387,8 +387,11 @@ def detect_command(
 def edge_command(
     config: Annotated[Path, typer.Option(help="fishwatch.yaml with the cameras to watch")],
     model: Annotated[Path | None, typer.Option(help="model file, instead of the config's")] = None,
+    drain_s: Annotated[float, typer.Option(
+        min=0, help="once every camera has ended (video files), wait up to this many seconds "
+                    "for the outbox to deliver before exiting")] = 0.0,
 ) -> None:
-    """Watch the configured cameras until Ctrl-C; status on stderr.
+    """Watch the configured cameras until Ctrl-C (or until video files end); status on stderr.
 
     Events go to the centre through the outbox when the config has an ``uplink:`` section;
     without one, every event message (opened, updated, closed) is written to stdout as one JSON
@@ -411,6 +414,7 @@ def edge_command(
             stop,
             report=lambda line: typer.echo(line, err=True),
             sink=lambda message: typer.echo(json.dumps(message.document, ensure_ascii=False)),
+            drain_s=drain_s,
         )
     )
     for result in results:
@@ -423,6 +427,9 @@ def edge_command(
 def serve_command(
     config: Annotated[Path, typer.Option(help="fishwatch.yaml with the centre: and dispatch: "
                                               "sections")],
+    port: Annotated[int | None, typer.Option(
+        min=1, max=65535, help="listen here instead of centre.port: several processes from one "
+                               "config behind a reverse proxy")] = None,
 ) -> None:
     """Run the centre (API, device ingest, pages, deadline sweep) until Ctrl-C."""
     from dispatch.errors import ConfigurationError
@@ -430,6 +437,9 @@ def serve_command(
     from fishwatch.serve import serve
 
     settings = load_config(config)
+    if port is not None:
+        settings = settings.model_copy(
+            update={"centre": settings.centre.model_copy(update={"port": port})})
     try:
         serve(config, settings)
     except (ValueError, ConfigurationError) as exc:
