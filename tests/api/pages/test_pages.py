@@ -1,0 +1,177 @@
+"""The pages without a browser: sign-in and redirects, role boundaries, CSRF on forms, what
+each role may see, exports, the live stream's refusal, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from api.app import create_app
+from api.centre import Centre
+from dispatch.inbox import get_order
+from dispatch.schemas import Disposition, FeedbackIn, OrderStatus, SubjectInfo
+
+from ...conftest import Cast, ManualClock, make_event
+from ..conftest import PASSWORD
+
+PAGES = ["/inbox", "/reviews", "/commission", "/overview", "/overview/report", "/admin"]
+#: Which role opens which page (the others get the 403 page).
+ALLOWED = {
+    "north": {"/inbox", "/overview", "/overview/report"},
+    "dispatcher": {"/inbox", "/overview", "/overview/report"},
+    "analyst": {"/reviews", "/overview", "/overview/report"},
+    "commission": {"/commission", "/overview", "/overview/report"},
+    "auditor": {"/inbox", "/reviews", "/overview", "/overview/report"},
+    "admin": set(PAGES) - {"/commission"},
+}
+
+
+def sign_in(centre: Centre, username: str) -> TestClient:
+    client = TestClient(create_app(centre))
+    response = client.post("/login", data={"username": username, "password": PASSWORD},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return client
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def page_as(centre: Centre) -> Callable[[str], TestClient]:
+    return lambda username: sign_in(centre, username)
+
+
+@pytest.fixture
+def north_order(centre: Centre, clock: ManualClock) -> str:
+    with centre.db.transaction() as session:
+        return str(centre.orders.ingest(session=session, event=make_event(clock)).order_id)
+
+
+def test_pages_send_a_visitor_to_the_login_and_back(app_client: TestClient) -> None:
+    for path in [*PAGES, "/orders/00000000-0000-0000-0000-000000000000", "/"]:
+        response = app_client.get(path, follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (
+            303, f"/login?next={path}"), path
+    response = app_client.post("/login", follow_redirects=False, data={
+        "username": "north", "password": PASSWORD, "next": "/overview?days=7"})
+    assert response.headers["location"] == "/overview?days=7"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil"])
+def test_the_login_never_bounces_to_another_site(app_client: TestClient, target: str) -> None:
+    response = app_client.post("/login", follow_redirects=False, data={
+        "username": "north", "password": PASSWORD, "next": target})
+    assert response.headers["location"] == "/inbox"  # the staff's start page
+
+
+def test_wrong_passwords_then_the_lockout_message(app_client: TestClient,
+                                                  clock: ManualClock) -> None:
+    for _ in range(5):
+        refused = app_client.post("/login", data={"username": "north", "password": "nope"})
+        assert refused.status_code == 401 and "锁定" in refused.text
+    locked = app_client.post("/login", data={"username": "north", "password": PASSWORD})
+    assert locked.status_code == 401
+    clock.advance(minutes=16)
+    assert app_client.post("/login", data={"username": "north", "password": PASSWORD},
+                           follow_redirects=False).status_code == 303
+
+
+def test_each_role_opens_its_pages_and_gets_403_pages_elsewhere(
+        page_as: Callable[[str], TestClient]) -> None:
+    for username, allowed in ALLOWED.items():
+        client = page_as(username)
+        for path in PAGES:
+            response = client.get(path)
+            expected = 200 if path in allowed else 403
+            assert response.status_code == expected, (username, path)
+            assert response.headers["content-type"].startswith("text/html")
+
+
+def test_staff_see_only_their_departments_orders(page_as: Callable[[str], TestClient],
+                                                 north_order: str) -> None:
+    north, south = page_as("north"), page_as("south")
+    assert north_order in north.get("/inbox").text
+    assert north_order not in south.get("/inbox?tab=open").text
+    assert south.get(f"/orders/{north_order}").status_code == 404
+    assert south.get(f"/inbox/cards/{north_order}").status_code == 404
+    page = south.get("/inbox").text
+    refused = south.post(f"/orders/{north_order}/sign", data={"csrf_token": csrf_of(page)})
+    assert refused.status_code == 404
+
+
+def test_forms_need_the_sessions_csrf_token(page_as: Callable[[str], TestClient],
+                                            centre: Centre, cast: Cast,
+                                            north_order: str) -> None:
+    north = page_as("north")
+    page = north.get(f"/orders/{north_order}").text
+    for data in [{}, {"csrf_token": "forged"}, {"csrf_token": csrf_of(page)[:-1]}]:
+        assert north.post(f"/orders/{north_order}/sign", data=data).status_code == 403
+    with centre.db.transaction() as session:
+        assert get_order(session, cast.north, UUID(north_order)).status is OrderStatus.DISPATCHED
+    signed = north.post(f"/orders/{north_order}/sign", data={"csrf_token": csrf_of(page)},
+                        follow_redirects=False)
+    assert signed.headers["location"].endswith("?done=sign")
+    again = north.post(f"/orders/{north_order}/sign", data={"csrf_token": csrf_of(page)})
+    assert again.status_code == 409 and "steps allowed from signed" in again.text
+
+
+def test_subjects_reach_the_commission_pages_only(page_as: Callable[[str], TestClient],
+                                                  centre: Centre, cast: Cast,
+                                                  north_order: str) -> None:
+    orders, order_id = centre.orders, UUID(north_order)
+    with centre.db.transaction() as session:
+        orders.sign(session=session, actor=cast.north, order_id=order_id)
+        orders.start(session=session, actor=cast.north, order_id=order_id)
+        orders.submit_feedback(session=session, actor=cast.north, order_id=order_id,
+                               feedback=FeedbackIn(disposition=Disposition.VIOLATION_CONFIRMED,
+                                                   subject=SubjectInfo(name="Zhao Liu",
+                                                                       phone="13800000000",
+                                                                       party_member=True)))
+    for username in ["north", "dispatcher", "auditor", "admin"]:
+        client = page_as(username)
+        for path in [f"/orders/{north_order}", "/overview", "/inbox?tab=open"]:
+            text = client.get(path).text
+            assert "Zhao Liu" not in text and "13800000000" not in text, (username, path)
+    board = page_as("commission")
+    case_id = re.search(r"/commission/cases/([0-9a-f-]{36})", board.get("/commission").text)
+    case = board.get(f"/commission/cases/{case_id.group(1)}").text  # type: ignore[union-attr]
+    assert "Zhao Liu" in case and "13800000000" in case
+
+
+def test_the_orders_ledger_downloads_as_xlsx(page_as: Callable[[str], TestClient],
+                                             north_order: str) -> None:
+    response = page_as("dispatcher").get("/overview/orders.xlsx?days=7")
+    assert response.status_code == 200
+    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert rows[0][0] == "order_id" and [r[0] for r in rows[1:]] == [north_order]
+    assert page_as("south").get("/overview/orders.xlsx").status_code == 200
+    south = load_workbook(io.BytesIO(page_as("south").get("/overview/orders.xlsx").content))
+    assert len(list(south.active.iter_rows())) == 1  # the header: north's order is not theirs
+
+
+def test_the_live_stream_refuses_without_a_session(app_client: TestClient) -> None:
+    response = app_client.get("/live/stream")
+    assert response.status_code == 401
+
+
+def test_the_language_follows_the_cookie_then_the_account(app_client: TestClient,
+                                                          page_as: Callable[[str], TestClient]
+                                                          ) -> None:
+    assert "登录" in app_client.get("/login").text
+    app_client.post("/language", data={"lang": "en", "next": "/login"})
+    assert "Sign in" in app_client.get("/login").text
+    assert app_client.post("/language", data={"lang": "fr"}).status_code == 422
+    north = page_as("north")
+    page = north.get("/inbox").text
+    assert "部门工单" in page
+    assert north.post("/language", data={"lang": "en"}).status_code == 403  # no CSRF field
+    north.post("/language", data={"lang": "en", "csrf_token": csrf_of(page)})
+    assert "Department orders" in page_as("north").get("/inbox").text  # kept in the account
