@@ -28,7 +28,7 @@ from dispatch import audit
 from dispatch.access import Actor, require
 from dispatch.errors import InvalidRequest, NotFound
 from dispatch.models import Camera, Device, DeviceHeartbeat, DeviceToken, new_id
-from dispatch.schemas import ModelInfo, Role, View
+from dispatch.schemas import Role, View
 
 MANAGERS = frozenset({Role.ADMIN, Role.SYSTEM})
 FLEET_READERS = frozenset({Role.ADMIN, Role.DISPATCHER, Role.AUDITOR, Role.SYSTEM})
@@ -48,6 +48,13 @@ class Ignoring(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+class DetectorReport(Ignoring):
+    """The detector a box runs, as the uplink documents name it."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    version: Annotated[str, Field(min_length=1, max_length=100)]
+
+
 class CameraReport(Ignoring):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     state: CameraState
@@ -61,7 +68,7 @@ class HeartbeatIn(Ignoring):
     device_id: Annotated[str, Field(pattern=DEVICE_CODE)]
     sent_at: AwareDatetime
     software_version: Annotated[str, Field(max_length=40)] = ""
-    model: ModelInfo | None = None
+    model: DetectorReport | None = None
     cameras: Annotated[list[CameraReport], Field(max_length=256)] = []
 
 

@@ -60,3 +60,13 @@ def test_a_camera_fault_keeps_what_failed(db: Database, cast: Cast, orders: Orde
 def test_fault_fields_belong_to_camera_faults(alert: Alert) -> None:
     with pytest.raises(ValidationError, match="fault and detail belong to camera_fault"):
         alert(fault="black")
+
+
+def test_critical_is_a_severity_the_database_keeps(db: Database, cast: Cast,
+                                                   orders: OrderService, alert: Alert) -> None:
+    """Migration 0004 widened the CHECKs of both tables (SQLite edits them in place)."""
+    with db.transaction() as session:
+        result = orders.ingest(session=session, event=alert(severity="critical", revision=1))
+    with db.transaction() as session:
+        assert session.get_one(Event, result.event_id).severity == "critical"
+        assert result.outcome is IngestOutcome.DISPATCHED
