@@ -49,6 +49,8 @@ _SENDABLE = ("m.state = 'pending' AND NOT EXISTS (SELECT 1 FROM messages AS e"
              " WHERE e.event_id = m.event_id AND e.revision < m.revision"
              " AND e.state = 'pending')")
 _INCOMING = ".incoming"
+#: An event's folder is named by its id.
+_EVENT_FOLDER = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _CHUNK = 1 << 20
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
 
@@ -439,10 +441,12 @@ class Outbox:
                 item.path for row in db.execute("SELECT event_id, revision, payload FROM messages")
                 for item in self._evidence(row["event_id"], row["revision"], row["payload"])}
             for folder in self.evidence_dir.iterdir():
-                if folder.name == _INCOMING or not folder.is_dir():
+                # Only its own event folders: the box's evidence.folder may be this folder
+                # (by default both are 'evidence'), with a camera's open incidents in it.
+                if not folder.is_dir() or not _EVENT_FOLDER.fullmatch(folder.name):
                     continue
                 for file in folder.iterdir():
-                    if file not in referenced:
+                    if file.is_file() and file not in referenced:
                         file.unlink(missing_ok=True)
                 if not any(folder.iterdir()):
                     folder.rmdir()

@@ -204,6 +204,19 @@ def test_opening_sweeps_files_a_crash_left_behind(tmp_path: Path) -> None:
         assert files_under(box.evidence_dir) == sorted([kept.evidence[0].path, fresh])
 
 
+def test_opening_leaves_folders_it_does_not_own_alone(tmp_path: Path) -> None:
+    """The edge's evidence.folder and the outbox's default evidence folder can be one folder:
+    a box killed during an incident has that camera's working files there when it restarts."""
+    db = tmp_path / "outbox.db"
+    with Outbox(db) as box:
+        incident = box.evidence_dir / "pier-3" / str(UUID(int=7))
+        incident.mkdir(parents=True)
+        working = write(incident / "snapshot.jpg", b"the open incident's picture")
+        loose = write(box.evidence_dir / "pier-3" / "notes.txt", b"not the outbox's")
+    with Outbox(db) as box:
+        assert files_under(box.evidence_dir) == sorted([working, loose])
+
+
 def test_prune_deletes_old_deliveries_but_keeps_an_open_events_count(
         outbox: Outbox, clock: FakeClock, tmp_path: Path) -> None:
     def snap(name: str) -> list[Attachment]:
