@@ -15,7 +15,11 @@ from api.routers import (
     auth,
     commission,
     departments,
+    devices,
     events,
+    evidence,
+    fleet,
+    ingest,
     ledgers,
     orders,
     reviews,
@@ -35,6 +39,8 @@ def create_app(centre: Centre, *, lifespan: Callable[[FastAPI], AbstractAsyncCon
     app.include_router(auth.router)
     for router in (orders, events, reviews, commission, ledgers, stats, users, departments,
                    audit):
+        app.include_router(router.router)
+    for router in (ingest, fleet, devices, evidence):
         app.include_router(router.router)
     pages.install(app)
     return app

@@ -20,6 +20,7 @@ from api.evidence.store import (
     check_key,
     evidence_key,
     extension,
+    looks_like,
     measure,
 )
 from api.settings import EvidenceStoreConfig
@@ -28,7 +29,7 @@ __all__ = [
     "CONTENT_TYPES", "ChecksumMismatch", "Digest", "EvidenceMissing", "EvidenceStore",
     "EvidenceStoreError", "InvalidKey", "KeyScope", "LocalStore", "Reader", "S3Store",
     "StoredFile", "UnsupportedContentType", "check_key", "evidence_key", "extension",
-    "measure", "open_store",
+    "looks_like", "measure", "open_store",
 ]
 
 

@@ -26,6 +26,15 @@ CONTENT_TYPES: dict[str, str] = {
     "video/mp4": ".mp4",
 }
 
+#: How a file of each content type begins (the RIFF size of WebP and the box size of MP4
+#: vary): a client's claimed type is checked against the bytes.
+SIGNATURES: dict[str, re.Pattern[bytes]] = {
+    "image/jpeg": re.compile(rb"\xff\xd8\xff"),
+    "image/png": re.compile(rb"\x89PNG\r\n\x1a\n"),
+    "image/webp": re.compile(rb"RIFF.{4}WEBP", re.S),
+    "video/mp4": re.compile(rb".{4}ftyp", re.S),
+}
+
 #: Bytes read or written at a time.
 CHUNK = 1 << 20
 
@@ -148,6 +157,12 @@ def extension(content_type: str) -> str:
         raise UnsupportedContentType(
             f"content type {content_type!r} is not stored (allowed: "
             f"{', '.join(sorted(CONTENT_TYPES))})") from None
+
+
+def looks_like(content_type: str, head: bytes) -> bool:
+    """Whether ``head`` (the first 16 bytes or more) starts as a ``content_type`` file does."""
+    signature = SIGNATURES.get(content_type)
+    return signature is not None and signature.match(head) is not None
 
 
 def check_key(key: str) -> str:
