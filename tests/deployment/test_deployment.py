@@ -213,7 +213,7 @@ def test_nothing_is_lost_or_duplicated_when_a_centre_process_and_an_edge_box_are
     unexpected_files = sorted(set(state.files) - files)
 
     # --- evidence through the proxy, as an administrator ----------------------------------
-    downloaded_bytes = 0
+    downloaded_files = downloaded_bytes = 0
     mismatches: list[str] = []
     with httpx.Client(base_url=deployment.proxy_url, timeout=30.0) as client:
         login = client.post("/api/v1/auth/login",
@@ -233,6 +233,7 @@ def test_nothing_is_lost_or_duplicated_when_a_centre_process_and_an_edge_box_are
                                   f"the box recorded {sorted(recorded)}")
             for item in items:
                 body = client.get(item["url"])
+                downloaded_files += 1
                 downloaded_bytes += len(body.content)
                 digest = hashlib.sha256(body.content).hexdigest()
                 if body.status_code != 200 or digest != item["sha256"]:
@@ -260,6 +261,7 @@ def test_nothing_is_lost_or_duplicated_when_a_centre_process_and_an_edge_box_are
         "duplicates": len(unexpected_events) + len(twice_files) + len(unexpected_files),
         "outbox_pending_or_parked": sum(row.state != "sent" for row in rows),
         "evidence_files": sum(state.files.values()),
+        "evidence_files_downloaded_through_proxy": downloaded_files,
         "evidence_bytes_downloaded_through_proxy": downloaded_bytes,
         "ground_truth_events": sum(truth.values()),
         "orders": sum(state.orders.values()),
