@@ -12,7 +12,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from api.evidence import (
     ChecksumMismatch,
@@ -31,16 +30,15 @@ from api.evidence import (
 from api.evidence.local import INCOMING
 from api.settings import EvidenceStoreConfig, S3StoreConfig
 
+from .serving import s3_server
+
 EVENT = uuid.UUID("6f1c2a9e-0d8b-4c47-9a53-3f0c1d2e4b5a")
 
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with s3_server() as endpoint:
+        yield endpoint
 
 
 def s3_config(endpoint: str, bucket: str) -> S3StoreConfig:
