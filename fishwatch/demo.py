@@ -120,10 +120,15 @@ centre:
 """
 
 #: Two frames a second: the sample clips' events are short, keyframes alone (one per 2 s) would
-#: see too little of a cast net in the air.
+#: see too little of a cast net in the air. Faults count after 4 s, as the clips' blackout and
+#: freeze last 8 s (live cameras keep the defaults, 10-30 s, against flapping).
 CAMERA_TEMPLATE = """\
   {name}:
-    source: {{path: {path}, pace: {pace}, sample: {{mode: fps, fps: 2}}}}
+    source:
+      path: {path}
+      pace: {pace}
+      sample: {{mode: fps, fps: 2}}
+      faults: {{black_s: 4, freeze_s: 4, covered_s: 4}}
 """
 
 
