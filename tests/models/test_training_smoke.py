@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from detector.model import Detector
 from detector.model_card import ModelCard
 from fishwatch.cli import app
+from models.training import train
 
 pytestmark = [
     pytest.mark.train,
@@ -104,6 +106,23 @@ def test_train_export_and_evaluate(tmp_path: Path) -> None:
     assert set(report["per_class"]) == {"person", "fishing_rod", "net", "boat"}
     assert 0.0 <= report["map50"] <= 1.0
     assert ModelCard.beside(onnx_path).metrics["evaluated_on"]["split"] == "val"
+
+    # Fine-tuning from a .pt starts from its weights (one tiny warm-up step moves them little);
+    # a fresh random start would share nothing with them.
+    tuned = train(data / "data.yaml", tmp_path / "tuned", architecture=str(weights), imgsz=96,
+                  epochs=1, batch=4, cache=False)
+    before, after = flat_weights(weights), flat_weights(tuned.weights)
+    cosine = float(before @ after / (np.linalg.norm(before) * np.linalg.norm(after)))
+    assert cosine > 0.99, f"fine-tuned weights are not the checkpoint's (cosine {cosine:.3f})"
+
+
+def flat_weights(checkpoint: Path) -> np.ndarray:
+    import torch
+
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    model = saved.get("ema") or saved["model"]
+    tensors = [v.float().flatten() for k, v in model.state_dict().items() if "conv.weight" in k]
+    return torch.cat(tensors).numpy()
 
 
 def test_train_refuses_a_malformed_dataset(tmp_path: Path) -> None:
