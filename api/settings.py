@@ -66,6 +66,9 @@ class CentreConfig(StrictModel):
     sweep_interval_s: Annotated[float, Field(gt=0, le=3600,
                                              description="period of the deadline sweep and "
                                                          "webhook delivery")] = 30.0
+    trusted_proxies: list[str] = Field(
+        ["127.0.0.1"], description="addresses (or '*') of reverse proxies whose "
+                                   "X-Forwarded-For/-Proto headers are believed")
     run_sweeper: bool = Field(True, description="run the sweep in the serving process; false "
                                                 "when 'fishwatch dispatch work' runs it")
     default_language: Literal["zh", "en"] = "zh"

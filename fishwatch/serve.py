@@ -70,4 +70,5 @@ def serve(config_path: Path, config: FishwatchConfig) -> None:
     os.environ[CONFIG_ENV] = str(config_path.resolve())
     uvicorn.run("fishwatch.serve:app_from_env", factory=True, host=config.centre.host,
                 port=config.centre.port, workers=config.centre.workers,
-                proxy_headers=True, forwarded_allow_ips="127.0.0.1", log_level="info")
+                proxy_headers=True,
+                forwarded_allow_ips=",".join(config.centre.trusted_proxies), log_level="info")
