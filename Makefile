@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 EXTRAS ?= dev,train
-MODEL ?= models/fishwatch-yolo11n.onnx
+DEMO_ARGS ?=
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,8 +20,4 @@ test: $(VENV)/.installed
 	$(PY) -m pytest
 
 demo: $(VENV)/.installed
-	for video in sample_videos/*.mp4; do \
-	    echo "== $$video"; \
-	    $(VENV)/bin/fishwatch detect $$video --model $(MODEL) --out out/demo || exit 1; \
-	done
-	$(VENV)/bin/fishwatch eval --model $(MODEL) --synthetic 100 --seed 424242
+	$(VENV)/bin/fishwatch demo $(DEMO_ARGS)
