@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 
 from api.evidence import Digest, EvidenceStoreError, extension, looks_like, measure
 from common.vocabulary import EventType, EvidenceKind, FaultKind, Severity, WarningOutcome
-from dispatch.devices import DEVICE_CODE, DetectorReport, DeviceIdentity, Ignoring
+from dispatch.devices import DEVICE_CODE, PLAIN, DetectorReport, DeviceIdentity, Ignoring
 from dispatch.schemas import EventIn, EvidenceRef, ModelInfo, Sha256
 
 #: ``event_id`` as the contract writes it: a lower-case UUID with hyphens.
@@ -34,8 +34,8 @@ class EvidenceEntry(Ignoring):
     """One file of the message, as the ``evidence`` list describes it."""
 
     kind: EvidenceKind
-    filename: Annotated[str, Field(min_length=1, max_length=100)]
-    content_type: Annotated[str, Field(min_length=1, max_length=100)]
+    filename: Annotated[str, Field(min_length=1, max_length=100, pattern=PLAIN)]
+    content_type: Annotated[str, Field(min_length=1, max_length=100, pattern=PLAIN)]
     size: Annotated[int, Field(ge=1, le=2**40)]
     sha256: Sha256
 
@@ -53,10 +53,10 @@ class EventDocument(Ignoring):
     event_id: Annotated[str, Field(pattern=EVENT_ID)]
     revision: Annotated[int, Field(ge=1, le=2**31 - 1)]
     device_id: Annotated[str, Field(pattern=DEVICE_CODE)]
-    camera: Annotated[str, Field(min_length=1, max_length=100)]
+    camera: Annotated[str, Field(min_length=1, max_length=100, pattern=PLAIN)]
     type: EventType
     severity: Severity
-    zone: Annotated[str, Field(max_length=100)] | None
+    zone: Annotated[str, Field(max_length=100, pattern=PLAIN)] | None
     status: Literal["open", "closed"]
     start: AwareDatetime
     end: AwareDatetime | None
@@ -67,7 +67,7 @@ class EventDocument(Ignoring):
     model: DetectorReport
     outcome: WarningOutcome | None
     fault: FaultKind | None = None
-    detail: Annotated[str, Field(max_length=500)] | None = None
+    detail: Annotated[str, Field(max_length=500, pattern=PLAIN)] | None = None
     evidence: Annotated[list[EvidenceEntry], Field(max_length=len(EvidenceKind))]
 
     @field_validator("start", "end")

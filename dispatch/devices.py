@@ -35,6 +35,8 @@ FLEET_READERS = frozenset({Role.ADMIN, Role.DISPATCHER, Role.AUDITOR, Role.SYSTE
 
 #: The uplink contract's ``device_id``.
 DEVICE_CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+#: Text the uplink sends: no control characters (PostgreSQL refuses NUL, pages show the rest).
+PLAIN = r"^[^\x00-\x1f\x7f]*$"
 #: ``last_used_at`` is written at most this often per token (a write per request is waste).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -51,12 +53,12 @@ class Ignoring(BaseModel):
 class DetectorReport(Ignoring):
     """The detector a box runs, as the uplink documents name it."""
 
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    version: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=PLAIN)]
+    version: Annotated[str, Field(min_length=1, max_length=100, pattern=PLAIN)]
 
 
 class CameraReport(Ignoring):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=PLAIN)]
     state: CameraState
     fps: Annotated[float, Field(ge=0, le=1000)] | None = None
     last_frame_at: AwareDatetime | None = None
@@ -67,7 +69,7 @@ class HeartbeatIn(Ignoring):
 
     device_id: Annotated[str, Field(pattern=DEVICE_CODE)]
     sent_at: AwareDatetime
-    software_version: Annotated[str, Field(max_length=40)] = ""
+    software_version: Annotated[str, Field(max_length=40, pattern=PLAIN)] = ""
     model: DetectorReport | None = None
     cameras: Annotated[list[CameraReport], Field(max_length=256)] = []
 
@@ -147,6 +149,8 @@ def issue_token(session: Session, *, actor: Actor, at: datetime, device: str,
     """A new token for a registered box (its other tokens stay valid until revoked, so a box
     can be switched over without a gap)."""
     require(actor, MANAGERS, "issue device tokens")
+    if re.fullmatch(PLAIN, label) is None:
+        raise InvalidRequest("a token label is plain text, without control characters")
     box = _device(session, device)
     token = secrets.token_urlsafe(32)
     row = DeviceToken(device_id=box.id, token_hash=_digest(token), label=label[:100],

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from api.deps import ActorDep, CentreDep, SessionDep
@@ -15,6 +15,7 @@ from common.strict import StrictModel
 from dispatch.access import require
 from dispatch.devices import (
     DEVICE_CODE,
+    PLAIN,
     DeviceStatus,
     IssuedToken,
     TokenView,
@@ -30,6 +31,7 @@ router = APIRouter(prefix="/api/v1/devices", tags=["devices"],
                    generate_unique_id_function=operation_id)
 
 DeviceCode = Annotated[str, Field(pattern=DEVICE_CODE)]
+CodeInPath = Annotated[str, Path(pattern=DEVICE_CODE, description="the box's device_id")]
 
 
 class DeviceIn(StrictModel):
@@ -37,7 +39,8 @@ class DeviceIn(StrictModel):
 
 
 class TokenIn(StrictModel):
-    label: Annotated[str, Field(max_length=100, description="a note: where, who installed it")] = ""
+    label: Annotated[str, Field(max_length=100, pattern=PLAIN,
+                                description="a note: where, who installed it")] = ""
 
 
 class DeviceAdmin(BaseModel):
@@ -69,7 +72,7 @@ def register_device(body: DeviceIn, actor: ActorDep, centre: CentreDep, session:
 
 
 @router.post("/{code}/tokens", status_code=201)
-def new_token(code: str, body: TokenIn, actor: ActorDep, centre: CentreDep,
+def new_token(code: CodeInPath, body: TokenIn, actor: ActorDep, centre: CentreDep,
               session: SessionDep, response: Response) -> IssuedToken:
     """A new token for the box, in ``token``: shown this once (only its hash is kept). Put it
     in the box's ``uplink.token_file``; its older tokens stay valid until revoked."""
@@ -80,7 +83,7 @@ def new_token(code: str, body: TokenIn, actor: ActorDep, centre: CentreDep,
 
 
 @router.post("/{code}/tokens/{token_id}/revoke")
-def revoke_token(code: str, token_id: UUID, actor: ActorDep, centre: CentreDep,
+def revoke_token(code: CodeInPath, token_id: UUID, actor: ActorDep, centre: CentreDep,
                  session: SessionDep) -> TokenView:
     """Revoke one token: the box's next request with it is refused (401)."""
     revoke_tokens(session, actor=actor, at=centre.clock(), device=code, token_id=token_id)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Header, HTTPException, Path
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
@@ -20,6 +20,8 @@ from dispatch.schemas import EvidenceKind, Sha256
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"], generate_unique_id_function=operation_id)
 
+#: Evidence ids are 64-bit.
+EvidenceId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 #: Bytes sent per chunk of a download.
 CHUNK = 1 << 16
 
@@ -57,7 +59,7 @@ def list_event_evidence(event_id: UUID, actor: ActorDep,
 
 @router.get("/evidence/{evidence_id}", response_class=StreamingResponse,
             responses=FILE_ANSWERS)
-def download_evidence(evidence_id: int, actor: ActorDep, centre: CentreDep,
+def download_evidence(evidence_id: EvidenceId, actor: ActorDep, centre: CentreDep,
                       session: SessionDep, range: Annotated[str | None, Header()] = None,
                       if_range: Annotated[str | None, Header()] = None) -> StreamingResponse:
     """An evidence file's bytes (``Range: bytes=...`` for part of it)."""

@@ -92,6 +92,7 @@ def test_the_orders_readers_download_it_and_other_departments_get_404(
     assert app_client.get(clip["url"]).status_code == 401
     assert north.get(f"/api/v1/events/{EVENT_ID}/evidence/clip/{'0' * 64}").status_code == 404
     assert north.get("/api/v1/evidence/999999").status_code == 404
+    assert north.get(f"/api/v1/evidence/{2**64}").status_code == 422
     assert north.get(f"/api/v1/events/{uuid.uuid4()}/evidence").status_code == 404
 
 

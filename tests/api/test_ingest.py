@@ -218,6 +218,7 @@ KEY = f"{EVENT_ID}:1"
     (document(fault="black", detail="x"), [], KEY, 422, "belong to camera_fault events"),
     (document(zone=None), [], KEY, 422, "a net_fishing event needs its zone"),
     (document(confidence=1.5), [], KEY, 422, "confidence: Input should be less than or equal"),
+    (document(camera="cam\x00-n1"), [], KEY, 422, "event: camera: String should match pattern"),
     ({k: v for k, v in document().items() if k != "start"}, [], KEY, 422,
      "event: start: Field required"),
     (document(evidence=[jpeg_entry(), jpeg_entry()]), None, KEY, 422, "at most one of each"),
@@ -329,6 +330,9 @@ def test_heartbeats_make_fleet_status(app_client: TestClient, token: str, as_use
     bad = app_client.post("/api/v1/ingest/heartbeat", headers=auth,
                           json=heartbeat(cameras=[{"name": "c", "state": "melting"}]))
     assert bad.status_code == 422
+    nul = app_client.post("/api/v1/ingest/heartbeat", headers=auth,
+                          json=heartbeat(software_version="0.1\x00"))
+    assert nul.status_code == 422
 
     for user in ("admin", "dispatcher", "auditor"):
         boxes = as_user(user).get("/api/v1/fleet")
