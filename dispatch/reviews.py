@@ -108,8 +108,10 @@ def _queue_conditions(actor: Actor, where: ReviewFilter, reviewed: bool | None) 
     if where.type is not None:
         conditions.append(Order.type == where.type)
     if where.zone is not None:
+        # Correlated to the order only: the data-set query also selects from events.
         conditions.append(sa.select(Event.id).where(Event.order_id == Order.id,
-                                                    Event.zone == where.zone).exists())
+                                                    Event.zone == where.zone)
+                          .correlate(Order).exists())
     return conditions
 
 

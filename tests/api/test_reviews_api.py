@@ -146,3 +146,7 @@ def test_reviewed_alerts_export_as_a_yolo_layout_zip(as_user: Client, centre: Ce
         "/api/v1/reviews/dataset", params={"camera": "cam-s1"}).content))
     manifest = only_south.read("fishwatch-reviews/manifest.csv").decode()
     assert str(false) in manifest and str(real) not in manifest
+    at_the_jetty = zipfile.ZipFile(io.BytesIO(analyst.get(
+        "/api/v1/reviews/dataset", params={"zone": "jetty"}).content))
+    manifest = at_the_jetty.read("fishwatch-reviews/manifest.csv").decode()
+    assert str(real) in manifest and str(false) not in manifest
