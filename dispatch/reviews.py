@@ -174,7 +174,7 @@ def reviewed_samples(session: Session, actor: Actor, where: ReviewFilter = Revie
     require(actor, REVIEW_READERS, "export reviewed alerts")
     latest = (sa.select(sa.func.max(OrderAction.id))
               .where(OrderAction.kind == ActionKind.ANALYST_VERDICT)
-              .group_by(OrderAction.order_id).scalar_subquery())
+              .group_by(OrderAction.order_id).correlate(None).scalar_subquery())
     conditions = _queue_conditions(actor, where, reviewed=None)
     rows = session.execute(
         sa.select(Event, OrderAction, Order.analyst_verdict)
@@ -186,6 +186,7 @@ def reviewed_samples(session: Session, actor: Actor, where: ReviewFilter = Revie
         .order_by(OrderAction.id, Event.start_at, Event.id).limit(limit)).unique()
     samples = []
     for event, line, verdict in rows:
+        assert verdict is not None  # judged orders only
         clean = next((x for x in event.evidence if x.kind is EvidenceKind.SNAPSHOT_CLEAN), None)
         samples.append(ReviewedSample(
             event_id=event.id, order_id=event.order_id, device=event.camera.device.code,
