@@ -141,10 +141,14 @@ class CalendarSettings(StrictModel):
 
 
 # --- rules -------------------------------------------------------------------------------------
+_DWELL = "seconds the situation must last before it counts"
+_SEVERITY = "severity of its events, which the centre's routing and deadlines use"
+
+
 class _RuleSettings(StrictModel):
     enabled: bool = Field(True, description="false turns the rule off")
-    min_dwell_s: Seconds = Field(description="seconds the situation must last before it counts")
-    severity: Severity = Field(description="low, medium, high or critical")
+    min_dwell_s: Seconds = Field(description=_DWELL)
+    severity: Severity = Field(description=_SEVERITY)
     calendar: CalendarSettings = Field(
         default_factory=CalendarSettings, description="when the rule applies")
 
@@ -152,8 +156,8 @@ class _RuleSettings(StrictModel):
 class AnglingSettings(_RuleSettings):
     """A person in a no-fishing zone with a rod in hand, or beside rods on stands."""
 
-    min_dwell_s: Seconds = 10.0
-    severity: Severity = Severity.MEDIUM
+    min_dwell_s: Seconds = Field(10.0, description=_DWELL)
+    severity: Severity = Field(Severity.MEDIUM, description=_SEVERITY)
     touch_margin: Heights = Field(
         0.05, description="a rod this close to the person's box is held")
     hand_reach: Heights = Field(
@@ -169,8 +173,8 @@ class AnglingSettings(_RuleSettings):
 class NetFishingSettings(_RuleSettings):
     """A net over water, with or without anyone near it."""
 
-    min_dwell_s: Seconds = 2.0
-    severity: Severity = Severity.HIGH
+    min_dwell_s: Seconds = Field(2.0, description=_DWELL)
+    severity: Severity = Field(Severity.HIGH, description=_SEVERITY)
     min_water_coverage: Fraction = Field(
         0.3, description="share of the net's box that must lie over a water zone")
     near_distance: Heights = Field(
@@ -180,15 +184,15 @@ class NetFishingSettings(_RuleSettings):
 class BoatIntrusionSettings(_RuleSettings):
     """A boat standing in no-boat water."""
 
-    min_dwell_s: Seconds = 10.0
-    severity: Severity = Severity.HIGH
+    min_dwell_s: Seconds = Field(10.0, description=_DWELL)
+    severity: Severity = Field(Severity.HIGH, description=_SEVERITY)
 
 
 class LoiteringSettings(_RuleSettings):
     """A person lingering in a no-fishing zone with no gear seen on or near them."""
 
-    min_dwell_s: Seconds = 20.0
-    severity: Severity = Severity.LOW
+    min_dwell_s: Seconds = Field(20.0, description=_DWELL)
+    severity: Severity = Field(Severity.LOW, description=_SEVERITY)
     gear_distance: Heights = Field(
         1.5, description="a rod or net ever seen this close means the person has gear")
 

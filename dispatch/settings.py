@@ -90,7 +90,8 @@ class SlaConfig(StrictModel):
     """The first rule that matches an order's type and severity sets its deadlines."""
 
     rules: list[SlaRule] = []
-    default: SlaRule = SlaRule(sign_within_min=30, resolve_within_min=240)
+    default: SlaRule = Field(SlaRule(sign_within_min=30, resolve_within_min=240),
+                             description="deadlines of orders that no rule matches")
 
     def rule_for(self, event_type: EventType, severity: Severity) -> SlaRule:
         return next((r for r in self.rules if r.matches(event_type, severity)), self.default)
@@ -110,13 +111,16 @@ class WebhookConfig(StrictModel):
     """A receiver of notifications: signed JSON POSTs, retried with exponential backoff."""
 
     name: Code
-    url: HttpUrl
+    url: HttpUrl = Field(description="where the POSTs go")
     secret: SecretStr = Field(description="HMAC-SHA256 key the receiver checks signatures with")
     kinds: list[NotificationKind] = Field(
         [], description="notification kinds to send; empty: every kind except the commission's "
                         "(case.*), which must be listed explicitly")
-    timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
-    max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
+    timeout_s: Annotated[float, Field(gt=0, le=60,
+                                      description="give up on one attempt after this long")] = 5.0
+    max_attempts: Annotated[int, Field(ge=1, le=50,
+                                       description="attempts before a delivery is marked "
+                                                   "failed")] = 8
     backoff_s: Annotated[float, Field(gt=0, le=3600,
                                       description="delay before the first retry; doubles after "
                                                   "each failure")] = 10.0

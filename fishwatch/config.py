@@ -40,8 +40,13 @@ class ModelConfig(StrictModel):
     output_format: Literal["ultralytics", "yolov5", "yolox"] | None = Field(
         None, description="output tensor layout; detected from the file when left out"
     )
-    conf_threshold: Annotated[float, Field(ge=0, le=1)] = 0.25
-    iou_threshold: Annotated[float, Field(gt=0, le=1)] = 0.45
+    conf_threshold: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.25, description="detections scoring lower are dropped before tracking"
+    )
+    iou_threshold: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.45, description="non-maximum suppression: boxes overlapping a better one this much "
+        "(intersection over union) are dropped"
+    )
     threads: Annotated[int, Field(ge=1, le=64, description="ONNX Runtime intra-op threads")] = 2
 
     @field_validator("class_map")
