@@ -472,7 +472,8 @@ def check_config(path: Path) -> CheckReport:
 
 
 # --- command line --------------------------------------------------------------------------------
-config_app = typer.Typer(no_args_is_help=True, help="Check a config file before deploying it.")
+config_app = typer.Typer(no_args_is_help=True,
+                         help="Check a config file before deploying it; list every setting.")
 
 
 @config_app.command("check")
@@ -484,3 +485,24 @@ def check_command(
     typer.echo(report.render())
     if not report.ok:
         raise typer.Exit(2)
+
+
+@config_app.command("reference")
+def reference_command(
+    update: Annotated[Path | None, typer.Option(
+        help="Markdown file whose generated part to rewrite (docs/configuration.md)")] = None,
+) -> None:
+    """Print every setting of the config file as Markdown, generated from the settings models."""
+    from fishwatch.config_reference import render_reference, splice
+
+    reference = render_reference()
+    if update is None:
+        typer.echo(reference, nl=False)
+        return
+    try:
+        document = update.read_text(encoding="utf-8")
+        update.write_text(splice(document, reference), encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: {update}: {getattr(exc, 'strerror', None) or exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"updated the reference in {update}")
