@@ -415,6 +415,8 @@ def run_site(
     outbox = uplink = None
     if config.uplink is not None:
         outbox = Outbox(config.uplink.outbox_path, config.uplink.evidence_path)
+        if interrupted := outbox.close_interrupted():
+            report(f"closed {len(interrupted)} event(s) left open when the box last stopped")
         sink = OutboxSink(outbox)
     runner = EdgeRunner(
         config.cameras,

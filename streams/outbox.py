@@ -312,6 +312,39 @@ class Outbox:
             assert cursor.lastrowid is not None
             return cursor.lastrowid
 
+    def close_interrupted(self) -> list[UUID]:
+        """Close the events a previous run of the box left open (it was killed or lost power
+        in the middle of an incident, whose state lived in memory), so that none stays open
+        at the centre for ever; returns their ids.
+
+        Each gets one more revision, ``closed``, without evidence, ending when its newest
+        message was queued — the last moment the box is known to have seen it. Call it once
+        on start, before the cameras run (one sender per outbox, so any open event is stale).
+        """
+        closed: list[UUID] = []
+        with self._write() as db:
+            newest = db.execute(
+                "SELECT m.event_id, m.revision, m.payload, m.created_at FROM messages m"
+                " WHERE m.closed = 0 AND m.revision = (SELECT MAX(revision) FROM messages"
+                " WHERE event_id = m.event_id)").fetchall()
+            for row in newest:
+                document = json.loads(row["payload"])
+                start = datetime.fromisoformat(document["start"].replace("Z", "+00:00"))
+                end = max(start, datetime.fromtimestamp(row["created_at"], UTC))
+                start_s = document.get("start_s")
+                document.update(
+                    revision=row["revision"] + 1, status="closed", end=_utc(end),
+                    end_s=None if start_s is None else start_s + (end - start).total_seconds(),
+                    evidence=[])
+                now = self._clock()
+                db.execute(
+                    "INSERT INTO messages (event_id, revision, closed, payload, evidence_bytes,"
+                    " state, next_attempt_at, created_at) VALUES (?, ?, 1, ?, 0, 'pending', ?, ?)",
+                    (row["event_id"], row["revision"] + 1,
+                     json.dumps(document, separators=(",", ":")), now, now))
+                closed.append(UUID(row["event_id"]))
+        return closed
+
     # --- reading --------------------------------------------------------------------------
     def get(self, message_id: int) -> Message | None:
         rows = self._read("SELECT * FROM messages WHERE id = ?", (message_id,))

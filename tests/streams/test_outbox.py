@@ -258,3 +258,25 @@ def test_stats_count_messages_and_bytes(outbox: Outbox, clock: FakeClock,
     assert (stats.pending_bytes, stats.evidence_bytes) == (730, 731)
     assert stats.oldest_pending_at == first.created_at
     assert stats.database_bytes > 0
+
+
+def test_events_left_open_by_a_killed_run_are_closed_on_the_next_start(
+        tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "box" / "outbox.db"
+    clock.now = (T0 + timedelta(seconds=5)).timestamp()
+    with Outbox(path, clock=clock) as box:
+        box.add(make_event(1))                  # open, then the box dies
+        clock.now += 30
+        box.add(make_event(1))                  # a better frame, still open
+        box.add(make_event(2))
+        box.add(make_event(2, closed=True))     # closed properly
+    clock.now += 600
+    with Outbox(path, clock=clock) as box:
+        assert box.close_interrupted() == [UUID(int=1)]
+        pending = box.messages(MessageState.PENDING)
+        last = json.loads(pending[-1].payload)
+        assert (pending[-1].event_id, pending[-1].revision) == (UUID(int=1), 3)
+        assert last["status"] == "closed" and last["evidence"] == []
+        # it ends when its newest message was queued (35 s after its start), not at the restart
+        assert (last["end"], last["end_s"]) == ("2024-05-01T10:00:35.000Z", 35.0)
+        assert box.close_interrupted() == []    # once only
