@@ -113,8 +113,18 @@ class DatePeriod(StrictModel):
 class HourWindow(StrictModel):
     """Daily hours a ban applies, ``end`` excluded; a window may run past midnight."""
 
-    start: time = Field(description="HH:MM local time")
+    start: time = Field(description="HH:MM local time (quote it in YAML: \"20:00\")")
     end: time = Field(description="HH:MM local time; before start means the next day")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _not_a_number(cls, value: object) -> object:
+        # YAML 1.1 reads an unquoted 20:00 as the sexagesimal number 1200, which pydantic
+        # would take as seconds (00:20): a silently wrong ban window.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f"got the number {value}: write the time in quotes, e.g. \"20:00\" "
+                             "(YAML reads an unquoted 20:00 as 1200)")
+        return value
 
     @model_validator(mode="after")
     def _not_empty(self) -> HourWindow:

@@ -67,3 +67,15 @@ def test_invalid_settings_say_why(changes: dict, message: str) -> None:
 def test_settings_are_frozen() -> None:
     with pytest.raises(ValidationError):
         TrackerSettings().min_hits = 3  # type: ignore[misc]
+
+
+def test_an_unquoted_yaml_time_is_refused_not_misread() -> None:
+    import yaml
+    from pydantic import ValidationError
+
+    from detector.settings import HourWindow
+
+    data = yaml.safe_load("start: 20:00\nend: '06:00'\n")  # YAML 1.1: 20:00 is 1200
+    with pytest.raises(ValidationError, match="write the time in quotes"):
+        HourWindow.model_validate(data)
+    assert HourWindow.model_validate({"start": "20:00", "end": "06:00"}).start.hour == 20
