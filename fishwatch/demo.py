@@ -234,7 +234,7 @@ def print_logins(echo: Callable[[str], None], url: str, passwords: dict[str, str
     echo(f"\nfishwatch centre: {url}/  (API docs: {url}/docs)")
     for username, role, department in USERS:
         where = f" ({department})" if department else ""
-        echo(f"  {username:<11} {passwords[username]:<18} {role.value}{where}")
+        echo(f"  {username:<11} {passwords[username]:<21} {role.value}{where}")
     echo("")
 
 
