@@ -20,7 +20,7 @@ from api.deps import CentreDep, SessionDep
 from api.i18n import Translator
 from api.pages.charts import bar_chart, checkpoint_map, trend_chart
 from api.pages.deps import allow
-from api.pages.templating import render, request_language
+from api.pages.templating import department_names, render, request_language
 from api.sessions import SignedIn
 from dispatch.inbox import Deadline, inbox
 from dispatch.ledgers import LedgerFilter, orders_ledger, write_xlsx
@@ -43,10 +43,11 @@ def _figures(request: Request, centre: Centre, session: Session, signed_in: Sign
     t = Translator(request_language(request, signed_in))
     actor = signed_in.actor
     figures = overview(session, actor, where, now=now)
+    names = department_names(request)
     labelled = {
         "by_type": {t.label(k, "EventType"): v for k, v in figures.by_type.items()},
         "by_area": figures.by_area,
-        "by_department": figures.by_department,
+        "by_department": {names.get(k, k): v for k, v in figures.by_department.items()},
     }
     return {
         "figures": figures, "days": days, "periods": PERIODS, "now": now,

@@ -77,13 +77,20 @@ def request_language(request: Request, signed_in: SignedIn | None) -> str:
                          request.cookies.get(LANGUAGE_COOKIE), default)
 
 
+def department_names(request: Request) -> dict[str, str]:
+    """Department code → display name (the config's, e.g. 渔政执法大队北中队): codes are for
+    rules and URLs, people read names."""
+    return {d.code: d.name for d in request.app.state.centre.dispatch.departments}
+
+
 def render(request: Request, name: str, signed_in: SignedIn | None, *, status: int = 200,
            **context: Any) -> HTMLResponse:
     """The template ``name`` in the request's language, with the page furniture."""
     t = Translator(request_language(request, signed_in))
+    names = department_names(request)
     role = signed_in.actor.role if signed_in else None
     nav = [(item.href, t(item.label_key), request.url.path.startswith(item.href))
            for item in NAVIGATION if role in item.roles]
     return templates.TemplateResponse(request, name, {
-        "t": t, "me": signed_in, "nav": nav,
+        "t": t, "me": signed_in, "nav": nav, "dept": lambda code: names.get(code, code or ""),
         "csrf": signed_in.csrf_token if signed_in else "", **context}, status_code=status)

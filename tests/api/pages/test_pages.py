@@ -97,7 +97,9 @@ def test_each_role_opens_its_pages_and_gets_403_pages_elsewhere(
 def test_staff_see_only_their_departments_orders(page_as: Callable[[str], TestClient],
                                                  north_order: str) -> None:
     north, south = page_as("north"), page_as("south")
-    assert north_order in north.get("/inbox").text
+    inbox = north.get("/inbox").text
+    assert north_order in inbox
+    assert "Fishery enforcement, north" in inbox  # the department's name, not its code
     assert north_order not in south.get("/inbox?tab=open").text
     assert south.get(f"/orders/{north_order}").status_code == 404
     assert south.get(f"/inbox/cards/{north_order}").status_code == 404
