@@ -222,6 +222,7 @@ def upload_photo(order_id: UUID, actor: Staff, centre: CentreDep, session: Sessi
                 content_type == "image/webp" and head[8:12] != b"WEBP"):
             raise HTTPException(415, f"the file's bytes are not a {content_type} picture")
         check_upload(session, actor, order_id)
+        session.rollback()  # hold no transaction (nor SQLite's write lock) while bytes move
         found = measure(part.file)
         if found.size == 0:
             raise HTTPException(422, "the photo is empty")
