@@ -6,19 +6,23 @@ no B-frames, 4 Mb/s: the ``angler_arrives`` scenario, its 720p sample video upsc
 detects, tracks and raises angling events) as ``streams`` file sources paced at real time and
 looping, sampling keyframes; one ``fishwatch.edge.EdgeRunner`` takes the freshest frames, runs the
 shipped model in one ONNX session, tracks, applies zones and rules and opens events with evidence.
-A camera is sustained when it analysed at least 95 % of its keyframes (>= 0.95 detections per
-second) in the measured window. Latency: from the moment a frame was read from the camera to the
-moment its detections have been through tracking, rules and events (p50/p95 over every analysed
-frame), and, for every event that opened, from its opening frame's read to its message.
+The cameras start at phases spread over one GOP, as independent cameras are (``--in-step`` starts
+them together, so every keyframe of a second arrives in one burst). A camera is sustained when it
+analysed at least 95 % of its keyframes (>= 0.95 detections per second) in the measured window.
+Latency: from the moment a frame was read from the camera to the moment its detections have been
+through tracking, rules and events (p50/p95 over every analysed frame), and, for every event that
+opened, from its opening frame's read to its message.
 
 Ultralytics: the documented "Multithreaded Tracking" example (docs, modes/track): one thread per
 stream, each with its own ``YOLO(model, task="detect")`` and ``model.track(source, stream=True)``
 (default tracker, BoT-SORT), results consumed in a loop. Its source is the same clip served at real
 time over RTSP (``benchmarks/rtsp_file_server.py``, GStreamer, no re-encoding), read over TCP; a
 stream is sustained when it yields >= 0.95 results per second. It runs in a subprocess per round.
+Its streams share one RTSP session, so they are in step; phases would not change its load: it
+decodes every frame and infers on the newest one without pause, so keyframes cause no bursts.
 
-Usage: python benchmarks/camera_capacity.py [--fishwatch 16 20 24] [--ultralytics 4 8 11 14]
-       [--seconds 30] [--warmup 6] [--clip FILE]
+Usage: python benchmarks/camera_capacity.py [--fishwatch 20 24 28] [--ultralytics 4 8 11 14]
+       [--seconds 30] [--warmup 6] [--clip FILE] [--threads N] [--in-step]
 Needs the train extra (ultralytics) and lap for the Ultralytics rounds, and Debian's GStreamer RTSP
 server (see shared/notes/recipes.md). Measure on an otherwise idle machine.
 """
@@ -43,6 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "models" / "fishwatch-yolo11n.onnx"
 SCENARIO = REPO / "sample_videos" / "angler_arrives.mp4"
 WIDTH, HEIGHT, FPS = 1920, 1080, 25
+GOP_S = 1.0  # the clip's keyframe interval
 SUSTAINED_RATE = 0.95  # detections per second per camera (GOP 1 s: one keyframe a second)
 
 
@@ -75,10 +80,12 @@ def percentile(values: list[float], q: float) -> float:
 
 
 # --- fishwatch ----------------------------------------------------------------------------------
-def fishwatch_round(clip: Path, cameras: int, seconds: float, warmup: float) -> dict[str, Any]:
+def fishwatch_round(clip: Path, cameras: int, seconds: float, warmup: float,
+                    in_step: bool = False, threads: int | None = None) -> dict[str, Any]:
     from detector.model import Detector
-    from fishwatch.config import CameraConfig, EvidenceConfig
+    from fishwatch.config import CameraConfig, EvidenceConfig, ModelConfig
     from fishwatch.edge import EdgeRunner
+    from streams.camera import Camera
     from streams.incidents import CameraIncidents
     from streams.settings import CameraSourceConfig
 
@@ -101,10 +108,21 @@ def fishwatch_round(clip: Path, cameras: int, seconds: float, warmup: float) -> 
     source = CameraSourceConfig(path=clip, loop=True, pace="realtime",
                                 sample={"mode": "keyframes"})
     config = {f"cam{i:02d}": CameraConfig(source=source) for i in range(cameras)}
+    # Independent cameras are not in step: start each at its own phase of the 1 s GOP, so their
+    # keyframes are spread over the second as on a real site (not all in one burst).
+    phase = {name: 0.0 if in_step else i * GOP_S / cameras for i, name in enumerate(config)}
+    start = Camera.start
+
+    def staggered(self: Camera) -> None:
+        threading.Timer(phase[self.name], start, args=(self,)).start()
+
     CameraIncidents.on_frame = timed  # type: ignore[method-assign]
+    Camera.start = staggered  # type: ignore[method-assign]
     try:
         with tempfile.TemporaryDirectory() as folder:
-            runner = EdgeRunner(config, Detector(MODEL), EvidenceConfig(folder=Path(folder)),
+            threads = threads or ModelConfig().threads
+            detector = Detector(MODEL, intra_op_num_threads=threads)
+            runner = EdgeRunner(config, detector, EvidenceConfig(folder=Path(folder)),
                                 sink=sink)
             stop = threading.Event()
             threading.Timer(warmup + seconds, stop.set).start()
@@ -115,6 +133,7 @@ def fishwatch_round(clip: Path, cameras: int, seconds: float, warmup: float) -> 
             cpu_s = time.process_time() - cpu["start"]
     finally:
         CameraIncidents.on_frame = original  # type: ignore[method-assign]
+        Camera.start = start  # type: ignore[method-assign]
     window = (started + warmup, started + warmup + seconds)
     inside = [(c, lag) for c, at, lag in done if window[0] <= at < window[1]]
     rates = [sum(1 for c, _ in inside if c == name) / seconds for name in config]
@@ -198,13 +217,18 @@ def main() -> None:
         ultralytics_worker(url, int(streams), float(seconds), float(warmup))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fishwatch", type=int, nargs="*", default=[16, 20, 24],
+    parser.add_argument("--fishwatch", type=int, nargs="*", default=[20, 24, 28],
                         help="camera counts to try with the fishwatch edge runner")
     parser.add_argument("--ultralytics", type=int, nargs="*", default=[4, 8, 11, 14],
                         help="stream counts to try with Ultralytics' documented approach")
     parser.add_argument("--seconds", type=float, default=30, help="measured window per round")
     parser.add_argument("--warmup", type=float, default=6, help="seconds before measuring")
     parser.add_argument("--clip", type=Path, help="reuse a clip made by an earlier run")
+    parser.add_argument("--in-step", action="store_true",
+                        help="start every fishwatch camera at once (keyframes in one burst)")
+    parser.add_argument("--threads", type=int,
+                        help="ONNX Runtime intra-op threads of the fishwatch detector "
+                             "(default: the config's model.threads)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         clip = args.clip
@@ -218,7 +242,8 @@ def main() -> None:
         print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}", flush=True)
         ours = ultra = 0
         for cameras in args.fishwatch:
-            r = fishwatch_round(clip, cameras, args.seconds, args.warmup)
+            r = fishwatch_round(clip, cameras, args.seconds, args.warmup, args.in_step,
+                                args.threads)
             print(f"fishwatch, {cameras} cameras: detections/s per camera min {r['min_rate']:.2f} "
                   f"mean {r['mean_rate']:.2f}; frame->events p50 {r['p50_ms']:.0f} ms, p95 "
                   f"{r['p95_ms']:.0f} ms; {r['events']} events opened, frame->event message p95 "
