@@ -379,6 +379,7 @@ class OrderService:
                        verdict: AnalystVerdict, note: str = "") -> OrderView:
         """An analyst's review of the evidence. A false positive closes the order as a false
         alarm; a confirmation is recorded and checked against a false-alarm feedback."""
+        verdict = AnalystVerdict(verdict)  # a plain "false_positive" must not read as a confirm
         if verdict is AnalystVerdict.FALSE_POSITIVE:
             order, now, before = self._begin(session, actor, order_id, "dismiss_as_false_alarm")
             order.analyst_verdict, order.disposition = verdict, Disposition.FALSE_ALARM

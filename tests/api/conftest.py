@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.centre import Centre
-from api.sessions import CSRF_HEADER, set_password
+from api.passwords import hash_password
+from api.sessions import CSRF_HEADER
 from api.settings import CentreConfig
-from dispatch.access import Actor
 from dispatch.db import Database
+from dispatch.models import User
 from dispatch.settings import DispatchConfig
 
 from ..conftest import Cast, ManualClock
@@ -33,10 +36,15 @@ def centre(db: Database, config: DispatchConfig, clock: ManualClock, cast: Cast,
     """A centre over the seeded district; every user's password is :data:`PASSWORD`."""
     opened = Centre.open(centre_config, config, clock=clock, db=db)
     with db.transaction() as session:
-        for actor in vars(cast).values():
-            set_password(session, actor=Actor.system("test-setup"), at=clock(),
-                         username=actor.name, password=PASSWORD)
+        # One Argon2 hash per test session, not eight per test (each costs ~0.1-0.5 s); the
+        # hashing itself is tested through the users API (test_users_api.py).
+        session.execute(sa.update(User).values(password_hash=password_hash()))
     return opened
+
+
+@functools.cache
+def password_hash() -> str:
+    return hash_password(PASSWORD)
 
 
 @pytest.fixture
