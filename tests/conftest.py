@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -76,9 +77,22 @@ def pg_template() -> Iterator[tuple[sa.URL, str]]:
     db.upgrade()
     db.dispose()
     yield url, name
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(admin, name)
     admin.dispose()
+
+
+def drop_database(admin: sa.Engine, name: str, *, tries: int = 20) -> None:
+    """DROP ... WITH (FORCE), retried: an autovacuum worker (the superuser's) may be in the
+    database for a moment, and only members of pg_signal_backend may end it."""
+    for attempt in range(tries):
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except sa.exc.DBAPIError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.25)
 
 
 def make_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
@@ -97,8 +111,7 @@ def make_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
     db = Database(url.set(database=name))
     yield db
     db.dispose()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(admin, name)
     admin.dispose()
 
 

@@ -34,6 +34,8 @@ from dispatch.schemas import Role
 from fishwatch.config import FishwatchConfig, load_config
 from fishwatch.demo import CAMERAS
 
+from ..conftest import drop_database
+
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "sample_videos"
 MODEL = REPO / "models" / "fishwatch-yolo11n.onnx"
@@ -413,7 +415,6 @@ def scratch_database(server_url: str) -> Iterator[str]:
         try:
             yield url.set(database=name).render_as_string(hide_password=False)
         finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_database(admin, name)
     finally:
         admin.dispose()
