@@ -13,7 +13,6 @@ from uuid import UUID
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, model_validator
 
-from common.strict import StrictModel
 from dispatch.photos import PhotoView
 from dispatch.schemas import (
     ActionView,
@@ -25,6 +24,7 @@ from dispatch.schemas import (
     SubjectInfo,
 )
 from dispatch.search import EventRecord
+from fishwatch.common.strict import StrictModel
 
 Item = TypeVar("Item")
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
-from common.strict import StrictModel
+from fishwatch.common.strict import StrictModel
 
 
 class S3StoreConfig(StrictModel):

@@ -22,9 +22,9 @@ from pydantic import AwareDatetime, Field, ValidationError, field_validator, mod
 from starlette.datastructures import UploadFile
 
 from api.evidence import Digest, EvidenceStoreError, extension, looks_like, measure
-from common.vocabulary import EventType, EvidenceKind, FaultKind, Severity, WarningOutcome
 from dispatch.devices import DEVICE_CODE, PLAIN, DetectorReport, DeviceIdentity, Ignoring
 from dispatch.schemas import EventIn, EvidenceRef, ModelInfo, Sha256
+from fishwatch.common.vocabulary import EventType, EvidenceKind, FaultKind, Severity, WarningOutcome
 
 #: ``event_id`` as the contract writes it: a lower-case UUID with hyphens.
 EVENT_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"

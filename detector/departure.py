@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from common.vocabulary import WarningOutcome
 from detector.classes import FishwatchClass
 from detector.rules import Scene
+from fishwatch.common.vocabulary import WarningOutcome
 
 
 class DepartureWatch:

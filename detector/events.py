@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from common.vocabulary import EventType, Severity
+from fishwatch.common.vocabulary import EventType, Severity
 
 
 class UpdateKind(StrEnum):

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from common.strict import StrictModel
-from common.vocabulary import Severity
 from detector.classes import CLASS_NAMES
 from detector.zones import ZoneKind, is_simple_polygon
+from fishwatch.common.strict import StrictModel
+from fishwatch.common.vocabulary import Severity
 
 Seconds = Annotated[float, Field(ge=0, le=86_400)]
 Fraction = Annotated[float, Field(ge=0, le=1)]

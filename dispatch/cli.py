@@ -17,7 +17,6 @@ from uuid import UUID
 import httpx
 import typer
 
-from common.cli import user_errors
 from dispatch.access import Actor, actor_for
 from dispatch.audit import verify
 from dispatch.crypto import generate_key
@@ -38,6 +37,7 @@ from dispatch.schemas import EventType, Role, utc_now
 from dispatch.settings import DispatchConfig
 from dispatch.sla import Sweeper
 from dispatch.stats import overview
+from fishwatch.common.cli import user_errors
 
 app = typer.Typer(no_args_is_help=True, help="Work orders: database, audit trail, deadlines.")
 db_app = typer.Typer(no_args_is_help=True, help="The dispatch database schema.")

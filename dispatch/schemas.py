@@ -13,8 +13,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from common.strict import StrictModel
-from common.vocabulary import EventType, EvidenceKind, FaultKind, Severity, WarningOutcome
+from fishwatch.common.strict import StrictModel
+from fishwatch.common.vocabulary import EventType, EvidenceKind, FaultKind, Severity, WarningOutcome
 
 
 class OrderStatus(StrEnum):

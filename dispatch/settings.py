@@ -18,8 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from common.strict import StrictModel
 from dispatch.schemas import EventType, NotificationKind, Severity
+from fishwatch.common.strict import StrictModel
 
 #: Department codes and webhook names: short, lower-case, safe in URLs, file names and logs.
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"

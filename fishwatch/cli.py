@@ -10,12 +10,12 @@ from typing import Annotated, Any
 
 import typer
 
-from common.cli import fail, user_errors
 from detector.class_map import ClassMapError
 from detector.model import ModelLoadError
 from detector.output_formats import ModelFormatError
 from dispatch.cli import app as dispatch_app
 from dispatch.cli import audit_app
+from fishwatch.common.cli import fail, user_errors
 from fishwatch.config import ConfigError
 from fishwatch.config_check import config_app
 from fishwatch.zone_editor import zones_app

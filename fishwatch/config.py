@@ -14,10 +14,10 @@ import yaml
 from pydantic import AfterValidator, Field, ValidationError, field_validator
 
 from api.settings import CentreConfig
-from common.strict import StrictModel
 from detector.classes import CLASS_NAMES
 from detector.settings import AnalysisSettings
 from dispatch.settings import DispatchConfig
+from fishwatch.common.strict import StrictModel
 from streams.settings import CameraSourceConfig
 from streams.speaker import SpeakerConfig
 from streams.uplink_settings import UplinkSettings

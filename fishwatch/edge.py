@@ -24,10 +24,10 @@ from typing import Protocol
 
 import numpy as np
 
-from common.vocabulary import EvidenceKind
 from detector.detections import Detections
 from detector.settings import RulesSettings
 from detector.zones import FrameSizeError
+from fishwatch.common.vocabulary import EvidenceKind
 from fishwatch.config import CameraConfig, ConfigError, EvidenceConfig, FishwatchConfig
 from fishwatch.metrics import CameraFigures, EdgeMetrics, RunnerFigures
 from streams.batching import FrameBatcher

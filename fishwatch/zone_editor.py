@@ -29,11 +29,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from common.cli import fail, user_errors
-from common.strict import StrictModel
 from detector.annotate import ZONE_COLOURS
 from detector.settings import ZoneSettings
 from detector.zones import ZoneKind
+from fishwatch.common.cli import fail, user_errors
+from fishwatch.common.strict import StrictModel
 from fishwatch.config import ConfigError, load_config
 from streams.settings import CameraSourceConfig, SamplingConfig
 from streams.source import Source, SourceError

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from common.vocabulary import FaultKind
+from fishwatch.common.vocabulary import FaultKind
 from streams.settings import FaultConfig
 
 #: Sample about this many pixels across a frame for the statistics.

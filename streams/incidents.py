@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from common.vocabulary import EventType, WarningOutcome
 from detector.annotate import EvidenceAnnotator
 from detector.classes import CLASS_NAMES
 from detector.departure import DepartureWatch
@@ -33,6 +32,7 @@ from detector.detections import Detections
 from detector.events import Event, EventUpdate, FrameRef, UpdateKind
 from detector.pipeline import CameraAnalyzer
 from detector.settings import AnalysisSettings
+from fishwatch.common.vocabulary import EventType, WarningOutcome
 from streams.evidence import BestFrames, EvidenceFile, EvidenceWriter
 from streams.health import CameraFault
 from streams.rate import Rate

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-from common.vocabulary import EvidenceKind, WarningOutcome
 from detector.events import Event
+from fishwatch.common.vocabulary import EvidenceKind, WarningOutcome
 from streams.records import FaultEvent
 
 #: Bump with a migration when the table layout changes.

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-from common.vocabulary import EventType, Severity, WarningOutcome
 from detector.events import Event
+from fishwatch.common.vocabulary import EventType, Severity, WarningOutcome
 from streams.evidence import EvidenceFile
 from streams.health import CameraFault
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, model_validator
 
-from common.strict import StrictModel
+from fishwatch.common.strict import StrictModel
 
 SourceKind = Literal["rtsp", "http", "file", "usb"]
 

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 import httpx
 from pydantic import Field, field_validator, model_validator
 
-from common.strict import StrictModel
+from fishwatch.common.strict import StrictModel
 from streams.settings import redact
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
 
-from common.strict import StrictModel
+from fishwatch.common.strict import StrictModel
 
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
 

@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from api.deps import ActorDep, CentreDep, SessionDep
 from api.schemas import operation_id
-from common.strict import StrictModel
 from dispatch.access import require
 from dispatch.devices import (
     DEVICE_CODE,
@@ -26,6 +25,7 @@ from dispatch.devices import (
     revoke_tokens,
 )
 from dispatch.registry import MANAGERS
+from fishwatch.common.strict import StrictModel
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"],
                    generate_unique_id_function=operation_id)

@@ -26,7 +26,6 @@ from api.deps import CentreDep, SessionDep
 from api.evidence import KeyScope, evidence_key
 from api.schemas import operation_id
 from api.uplink import UplinkMessage, read_message
-from common.vocabulary import EvidenceKind
 from dispatch.devices import (
     DeviceIdentity,
     HeartbeatIn,
@@ -37,6 +36,7 @@ from dispatch.devices import (
 from dispatch.errors import Conflict, InvalidRequest, NotFound
 from dispatch.models import Event
 from dispatch.schemas import EvidenceRef, IngestOutcome
+from fishwatch.common.vocabulary import EvidenceKind
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"],
                    generate_unique_id_function=operation_id)

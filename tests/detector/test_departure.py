@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from common.vocabulary import EventType, WarningOutcome
 from detector.departure import DepartureWatch
 from detector.detections import Detections
 from detector.events import FrameRef, UpdateKind
 from detector.pipeline import CameraAnalyzer
 from detector.settings import AnalysisSettings
+from fishwatch.common.vocabulary import EventType, WarningOutcome
 
 PERSON, ROD, NET, BOAT = 0, 1, 2, 3
 T0 = datetime(2024, 5, 1, 8, tzinfo=UTC)

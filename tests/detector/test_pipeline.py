@@ -10,13 +10,13 @@ from uuid import UUID
 import numpy as np
 import pytest
 
-from common.vocabulary import RULE_TYPES
 from detector.classes import CLASS_NAMES
 from detector.detections import Detections
 from detector.events import Event, EventType, FrameRef, UpdateKind
 from detector.pipeline import CameraAnalyzer, build_zones
 from detector.settings import AnalysisSettings
 from detector.zones import FrameSizeError, ZoneKind
+from fishwatch.common.vocabulary import RULE_TYPES
 
 T0 = datetime(2024, 5, 1, 0, 0, tzinfo=UTC)
 BOAT = (100.0, 100.0, 300.0, 160.0)
