@@ -10,9 +10,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from common.cli import user_errors
-from common.strict import StrictModel
-from common.vocabulary import RULE_TYPES, EventType, Severity
+from fishwatch.common.cli import user_errors
+from fishwatch.common.strict import StrictModel
+from fishwatch.common.vocabulary import RULE_TYPES, EventType, Severity
 
 
 def test_edge_and_centre_speak_the_same_words() -> None:
@@ -27,7 +27,8 @@ def test_edge_and_centre_speak_the_same_words() -> None:
 
 def test_the_centre_loads_the_vocabulary_without_the_edge_run_time() -> None:
     code = (
-        "import sys, common.vocabulary, common.strict, common.cli, dispatch.schemas;"
+        "import sys, fishwatch.common.vocabulary, fishwatch.common.strict, fishwatch.common.cli,"
+        " dispatch.schemas;"
         "print(sorted({'numpy', 'onnxruntime', 'cv2', 'av', 'detector', 'streams'}"
         " & {m.split('.')[0] for m in sys.modules}))"
     )
