@@ -102,8 +102,10 @@ def site(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[S
     db.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium: Path) -> Iterator[object]:
+    """Module-scoped: while Playwright's sync API is open, its event loop counts as running in
+    this thread, and later tests that start their own loop (asyncio.run) would fail."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
