@@ -72,6 +72,24 @@ USERS = (
     ("auditor", Role.AUDITOR, None),
 )
 
+#: The demo district's departments and where alerts go (the deployment test uses it too).
+DEPARTMENTS_AND_ROUTING = """\
+  departments:
+    - {code: centre, name: 指挥中心}
+    - {code: bureau, name: 农业农村局}
+    - {code: fishery-north, name: 渔政执法大队北中队, supervisor: bureau}
+    - {code: fishery-south, name: 渔政执法大队南中队, supervisor: bureau}
+    - {code: river-police, name: 长江航运公安}
+    - {code: it, name: 信息运维}
+  routing:
+    rules:
+      - {types: [camera_fault], department: it}
+      - {types: [boat_intrusion], department: river-police}
+      - {areas: [qingshan, jiang-an], department: fishery-north}
+      - {areas: [hanyang, wuchang, hongshan], department: fishery-south}
+    fallback: centre
+"""
+
 CONFIG_TEMPLATE = """\
 # fishwatch demo: written by `fishwatch demo`; an ordinary config you can read and change.
 # The centre and one edge box run on this machine; the cameras play the sample videos.
@@ -97,21 +115,7 @@ cameras:
 dispatch:
   database_url: sqlite:///{db}
   personal_data_key: {key}
-  departments:
-    - {{code: centre, name: 指挥中心}}
-    - {{code: bureau, name: 农业农村局}}
-    - {{code: fishery-north, name: 渔政执法大队北中队, supervisor: bureau}}
-    - {{code: fishery-south, name: 渔政执法大队南中队, supervisor: bureau}}
-    - {{code: river-police, name: 长江航运公安}}
-    - {{code: it, name: 信息运维}}
-  routing:
-    rules:
-      - {{types: [camera_fault], department: it}}
-      - {{types: [boat_intrusion], department: river-police}}
-      - {{areas: [qingshan, jiang-an], department: fishery-north}}
-      - {{areas: [hanyang, wuchang, hongshan], department: fishery-south}}
-    fallback: centre
-
+{departments_and_routing}
 centre:
   host: 127.0.0.1
   port: {port}
@@ -147,6 +151,7 @@ def write_config(folder: Path, *, port: int, pace: str, model: Path) -> Path:
     path = folder / "fishwatch.yaml"
     path.write_text(CONFIG_TEMPLATE.format(
         model=model, port=port, device=DEVICE, cameras=cameras,
+        departments_and_routing=DEPARTMENTS_AND_ROUTING,
         db=(folder / "centre" / "centre.db").resolve(), key=key_file.read_text().strip()),
         encoding="utf-8")
     return path

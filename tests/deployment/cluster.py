@@ -32,7 +32,7 @@ from dispatch.devices import issue_token
 from dispatch.registry import create_user, register_camera
 from dispatch.schemas import Role
 from fishwatch.config import FishwatchConfig, load_config
-from fishwatch.demo import CAMERAS
+from fishwatch.demo import CAMERAS, DEPARTMENTS_AND_ROUTING
 
 from ..conftest import drop_database
 
@@ -50,21 +50,7 @@ DISPATCH_SECTION = """\
 dispatch:
   database_url: {database_url}
   personal_data_key: {key}
-  departments:
-    - {{code: centre, name: 指挥中心}}
-    - {{code: bureau, name: 农业农村局}}
-    - {{code: fishery-north, name: 渔政执法大队北中队, supervisor: bureau}}
-    - {{code: fishery-south, name: 渔政执法大队南中队, supervisor: bureau}}
-    - {{code: river-police, name: 长江航运公安}}
-    - {{code: it, name: 信息运维}}
-  routing:
-    rules:
-      - {{types: [camera_fault], department: it}}
-      - {{types: [boat_intrusion], department: river-police}}
-      - {{areas: [qingshan, jiang-an], department: fishery-north}}
-      - {{areas: [hanyang, wuchang, hongshan], department: fishery-south}}
-    fallback: centre
-
+{departments_and_routing}
 centre:
   host: 127.0.0.1
   port: 8000                 # each process is started with its own --port
@@ -298,7 +284,8 @@ class Deployment:
     def write_configs(self) -> None:
         evidence = self.folder / "centre-evidence"
         self.centre_config.write_text(DISPATCH_SECTION.format(
-            database_url=self.database_url, key=generate_key(), evidence=evidence),
+            database_url=self.database_url, key=generate_key(), evidence=evidence,
+            departments_and_routing=DEPARTMENTS_AND_ROUTING),
             encoding="utf-8")
         nginx_folder = self.folder / "nginx"
         nginx_folder.mkdir(parents=True, exist_ok=True)
