@@ -81,9 +81,10 @@ def percentile(values: list[float], q: float) -> float:
 
 # --- fishwatch ----------------------------------------------------------------------------------
 def fishwatch_round(clip: Path, cameras: int, seconds: float, warmup: float,
-                    in_step: bool = False, threads: int | None = None) -> dict[str, Any]:
+                    in_step: bool = False, threads: int | None = None,
+                    model: Path = MODEL) -> dict[str, Any]:
     from detector.model import Detector
-    from fishwatch.config import CameraConfig, EvidenceConfig, ModelConfig
+    from fishwatch.config import CameraConfig, EdgeConfig, EvidenceConfig, ModelConfig
     from fishwatch.edge import EdgeRunner
     from streams.camera import Camera
     from streams.incidents import CameraIncidents
@@ -121,9 +122,9 @@ def fishwatch_round(clip: Path, cameras: int, seconds: float, warmup: float,
     try:
         with tempfile.TemporaryDirectory() as folder:
             threads = threads or ModelConfig().threads
-            detector = Detector(MODEL, intra_op_num_threads=threads)
+            detector = Detector(model, intra_op_num_threads=threads)
             runner = EdgeRunner(config, detector, EvidenceConfig(folder=Path(folder)),
-                                sink=sink)
+                                sink=sink, camera_nice=EdgeConfig().camera_nice)
             stop = threading.Event()
             threading.Timer(warmup + seconds, stop.set).start()
             started = time.time()
@@ -152,7 +153,8 @@ def fishwatch_round(clip: Path, cameras: int, seconds: float, warmup: float,
 
 
 # --- Ultralytics --------------------------------------------------------------------------------
-def ultralytics_worker(url: str, streams: int, seconds: float, warmup: float) -> None:
+def ultralytics_worker(url: str, streams: int, seconds: float, warmup: float,
+                       model: str) -> None:
     """The documented example, timed: prints one JSON line with each stream's results/s."""
     os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "rtsp_transport;tcp"
     from ultralytics import YOLO
@@ -166,7 +168,7 @@ def ultralytics_worker(url: str, streams: int, seconds: float, warmup: float) ->
             times[index].append(time.monotonic())
 
     for index in range(streams):
-        threading.Thread(target=run_tracker_in_thread, args=(str(MODEL), url, index),
+        threading.Thread(target=run_tracker_in_thread, args=(model, url, index),
                          daemon=True).start()
     deadline = time.monotonic() + 120
     while not all(times) and time.monotonic() < deadline:  # every stream has its first result
@@ -180,7 +182,8 @@ def ultralytics_worker(url: str, streams: int, seconds: float, warmup: float) ->
     os._exit(0)  # the trackers loop forever on a live stream
 
 
-def ultralytics_round(clip: Path, streams: int, seconds: float, warmup: float) -> dict[str, Any]:
+def ultralytics_round(clip: Path, streams: int, seconds: float, warmup: float,
+                      model: Path = MODEL) -> dict[str, Any]:
     server = subprocess.Popen(
         ["/usr/bin/python3", str(Path(__file__).with_name("rtsp_file_server.py")), str(clip)],
         stdout=subprocess.PIPE, text=True)
@@ -190,7 +193,7 @@ def ultralytics_round(clip: Path, streams: int, seconds: float, warmup: float) -
         server_cpu = _cpu_seconds(server.pid)
         worker = subprocess.run(
             [sys.executable, __file__, "--worker", f"rtsp://127.0.0.1:{port}/cam", str(streams),
-             str(seconds), str(warmup)], capture_output=True, text=True, timeout=600)
+             str(seconds), str(warmup), str(model)], capture_output=True, text=True, timeout=600)
         server_cpu = _cpu_seconds(server.pid) - server_cpu
     finally:
         server.kill()
@@ -213,8 +216,8 @@ def _cpu_seconds(pid: int) -> float:
 # --- main ---------------------------------------------------------------------------------------
 def main() -> None:
     if sys.argv[1:2] == ["--worker"]:
-        url, streams, seconds, warmup = sys.argv[2:6]
-        ultralytics_worker(url, int(streams), float(seconds), float(warmup))
+        url, streams, seconds, warmup, model = sys.argv[2:7]
+        ultralytics_worker(url, int(streams), float(seconds), float(warmup), model)
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fishwatch", type=int, nargs="*", default=[20, 24, 28],
@@ -223,6 +226,8 @@ def main() -> None:
                         help="stream counts to try with Ultralytics' documented approach")
     parser.add_argument("--seconds", type=float, default=30, help="measured window per round")
     parser.add_argument("--warmup", type=float, default=6, help="seconds before measuring")
+    parser.add_argument("--model", type=Path, default=MODEL,
+                        help="ONNX model both sides run (default: the shipped fp32 model)")
     parser.add_argument("--clip", type=Path, help="reuse a clip made by an earlier run")
     parser.add_argument("--in-step", action="store_true",
                         help="start every fishwatch camera at once (keyframes in one burst)")
@@ -243,7 +248,7 @@ def main() -> None:
         ours = ultra = 0
         for cameras in args.fishwatch:
             r = fishwatch_round(clip, cameras, args.seconds, args.warmup, args.in_step,
-                                args.threads)
+                                args.threads, args.model)
             print(f"fishwatch, {cameras} cameras: detections/s per camera min {r['min_rate']:.2f} "
                   f"mean {r['mean_rate']:.2f}; frame->events p50 {r['p50_ms']:.0f} ms, p95 "
                   f"{r['p95_ms']:.0f} ms; {r['events']} events opened, frame->event message p95 "
@@ -251,7 +256,7 @@ def main() -> None:
                   f"{'sustained' if r['sustained'] else 'NOT sustained'}", flush=True)
             ours = max(ours, cameras if r["sustained"] else 0)
         for streams in args.ultralytics:
-            r = ultralytics_round(clip, streams, args.seconds, args.warmup)
+            r = ultralytics_round(clip, streams, args.seconds, args.warmup, args.model)
             print(f"Ultralytics, {streams} streams: results/s per stream min {r['min_rate']:.2f} "
                   f"mean {r['mean_rate']:.2f}; CPU {r['cpu_cores']:.2f} cores (RTSP server "
                   f"{r['server_cpu_s'] / args.seconds:.2f}) -> "

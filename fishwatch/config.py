@@ -134,6 +134,11 @@ class EdgeConfig(StrictModel):
     status_interval_s: Annotated[float, Field(gt=0, le=3600)] = Field(
         10.0, description="seconds between status lines on the console"
     )
+    camera_nice: Annotated[int, Field(ge=0, le=19)] = Field(
+        10,
+        description="how much lower the CPU priority of camera (decoding) threads is than the "
+        "detector's, so the detector never waits for cores (Linux nice); 0: the same",
+    )
 
 
 class FishwatchConfig(StrictModel):

@@ -4,6 +4,9 @@ N camera threads leave their freshest frame in their slots; ONE inference worker
 that calls :meth:`EdgeRunner.run`) takes ready frames round-robin, runs the one shared ONNX
 session on them and hands each camera's detections to its :class:`CameraIncidents`. Frames the
 worker had no time for are replaced in the slots and counted as skipped; nothing queues up.
+Camera threads run at a lower CPU priority (``edge.camera_nice``): the worker is the serial stage,
+a camera has a whole keyframe interval to decode its next frame. Clips are remuxed on one
+evidence thread at that priority too, so events opening together do not stall detection.
 ``fishwatch detect`` runs the same runner over one file camera read as fast as the worker goes.
 """
 
@@ -17,6 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +40,7 @@ from streams.evidence import EvidenceWriter
 from streams.health import CameraFault
 from streams.incidents import CameraIncidents, EvidencePlan
 from streams.outbox import Attachment, Outbox
+from streams.priority import lower_thread_priority
 from streams.records import EventMessage, EventSink, ModelInfo
 from streams.settings import CameraSourceConfig, SamplingConfig
 from streams.source import SampledFrame
@@ -140,6 +145,7 @@ class EdgeRunner:
         report: Callable[[str], None] | None = None,
         status_interval_s: float = 10.0,
         outbox_size: Callable[[], int] | None = None,
+        camera_nice: int = 0,
     ) -> None:
         self._detector = detector
         self._sink = sink
@@ -148,6 +154,12 @@ class EdgeRunner:
         self._outbox_size = outbox_size
         self._inference_ms: deque[float] = deque(maxlen=_INFERENCE_WINDOW)
         self.metrics = EdgeMetrics(self.figures)
+        self._clip_executor = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix="evidence",
+            initializer=lower_thread_priority,
+            initargs=(camera_nice,),
+        )
         model = ModelInfo(detector.name, detector.version, detector.sha256)
         plan = EvidencePlan(evidence.pre_capture_s, evidence.post_capture_s)
         self._units: dict[str, _Unit] = {}
@@ -155,7 +167,8 @@ class EdgeRunner:
             source = config.source.model_copy(
                 update={"pre_capture_s": ring_seconds(config, evidence)}
             )
-            camera = Camera(name, source, on_fault=functools.partial(self._on_fault, name))
+            camera = Camera(name, source, on_fault=functools.partial(self._on_fault, name),
+                            nice=camera_nice)
             speaker = Speaker(config.speaker, name=name) if config.speaker is not None else None
             incidents = CameraIncidents(
                 name,
@@ -172,6 +185,7 @@ class EdgeRunner:
                 leave_within_s=config.speaker.leave_within_s if config.speaker else 0.0,
                 max_held_frames=evidence.max_held_frames,
                 wall_clock=wall_clock,
+                clip_executor=self._clip_executor,
             )
             self._units[name] = _Unit(camera, incidents, speaker)
         self._batcher = FrameBatcher([u.camera for u in self._units.values()], max_batch=max_batch)
@@ -313,6 +327,7 @@ class EdgeRunner:
                 log.warning("camera %s: reader thread still blocked at shutdown", unit.name)
         for unit in self._units.values():
             self._finish(unit)
+        self._clip_executor.shutdown()
         self.metrics.close()
 
     def _print_status(self) -> None:
@@ -424,6 +439,7 @@ def run_site(
         config.evidence,
         sink=sink,
         max_batch=config.edge.max_batch,
+        camera_nice=config.edge.camera_nice,
         report=report,
         status_interval_s=config.edge.status_interval_s,
         outbox_size=None if outbox is None else lambda: outbox.stats().pending,

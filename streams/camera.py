@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from streams.backoff import Backoff
 from streams.health import CameraFault, FaultDetector
 from streams.packets import EncodedPacket
+from streams.priority import lower_thread_priority
 from streams.rate import Rate
 from streams.ring import PacketRing, PacketSnapshot
 from streams.settings import CameraSourceConfig
@@ -79,7 +80,8 @@ class Camera:
 
     Live sources are retried forever with exponential backoff; the watchdog is the source's
     read timeout (``reconnect.watchdog_s``). A file that cannot be read ends the thread in
-    ``failed`` with a one-line ``last_error``; other cameras are unaffected.
+    ``failed`` with a one-line ``last_error``; other cameras are unaffected. ``nice`` > 0 runs
+    the reader thread at that much lower CPU priority (see :mod:`streams.priority`).
 
     Example:
         >>> with Camera("bridge", config, on_fault=publish) as camera:
@@ -90,9 +92,10 @@ class Camera:
 
     def __init__(self, name: str, config: CameraSourceConfig, *,
                  on_fault: Callable[[CameraFault], None] | None = None,
-                 backoff: Backoff | None = None) -> None:
+                 backoff: Backoff | None = None, nice: int = 0) -> None:
         self.name = name
         self.config = config
+        self.nice = nice
         self._on_fault = on_fault
         self._backoff = backoff or Backoff(config.reconnect.backoff_min_s,
                                            config.reconnect.backoff_max_s)
@@ -201,6 +204,8 @@ class Camera:
                     log.exception("camera %s: on_fault callback failed", self.name)
 
     def _run(self) -> None:
+        if self.nice:
+            lower_thread_priority(self.nice)
         self._publish(self._faults.set_online(False, self._timeline.now(), time.time()))
         try:
             while not self._stop.is_set():

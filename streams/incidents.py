@@ -10,6 +10,9 @@ and loudspeaker results arrive from other threads and are queued until the worke
 Evidence of an event: the annotated and the clean picture of its most confident frame (rewritten
 when a better frame comes), and a clip from ``pre_capture_s`` before its start to
 ``post_capture_s`` after it, cut from the camera's packet ring once the camera has got that far.
+Given a ``clip_executor``, clips are remuxed there, off the worker: many events may open in the
+same second, and each clip costs tens of milliseconds that every camera's detection would wait
+for; the clip joins the event at a later :meth:`CameraIncidents.pump`, or when it closes.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -135,6 +139,7 @@ class CameraIncidents:
         max_held_frames: int = 16,
         wall_clock: bool = True,
         annotator: EvidenceAnnotator | None = None,
+        clip_executor: Executor | None = None,
     ) -> None:
         self.camera = camera
         self.model = model
@@ -152,6 +157,8 @@ class CameraIncidents:
         self._evidence: dict[str, _Evidence] = {}
         self._events: dict[str, Event] = {}  # open events as last reported
         self._clips: list[_Clip] = []
+        self._clip_executor = clip_executor
+        self._cutting: dict[str, Future[EvidenceFile | None]] = {}  # incident -> clip being cut
         self._warnings: dict[str, _Warning] = {}
         self._faults: dict[str, _Fault] = {}
         self._inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
@@ -177,7 +184,7 @@ class CameraIncidents:
 
     @property
     def pending_clips(self) -> int:
-        return len(self._clips)
+        return len(self._clips) + len(self._cutting)
 
     # -- input from other threads --------------------------------------------------------------
 
@@ -186,7 +193,8 @@ class CameraIncidents:
         self._inbox.put(lambda: self._fault(fault))
 
     def pump(self) -> None:
-        """Worker thread: handle the faults and speaker results that have arrived."""
+        """Worker thread: handle the faults, speaker results and clips that have arrived."""
+        self._apply_cut_clips()
         while True:
             try:
                 job = self._inbox.get_nowait()
@@ -233,7 +241,8 @@ class CameraIncidents:
                 wall = last.wall if last is not None else time.time()
                 self._fault(replace(record.fault, end=max(end, record.fault.start), ended_at=wall))
         for clip in list(self._clips):
-            self._write_clip(clip)
+            self._write_clip(clip, announce=False)
+        self._apply_cut_clips(waiting_for=tuple(self._cutting))
 
     # -- events --------------------------------------------------------------------------------
 
@@ -270,6 +279,7 @@ class CameraIncidents:
                 self._warn(event, frame.pts)
         self._picture_event(event, evidence)
         if update.kind is UpdateKind.CLOSED:
+            self._apply_cut_clips(waiting_for=(key,))
             for clip in [c for c in self._clips if c.incident == key]:
                 self._write_clip(clip, announce=False)
             warning = self._warnings.get(key)
@@ -392,24 +402,49 @@ class CameraIncidents:
             self._write_clip(clip)
 
     def _write_clip(self, clip: _Clip, *, announce: bool = True) -> None:
-        """Cut the clip with what the ring holds; ``announce`` sends an update for open ones."""
+        """Cut the clip with what the ring holds; ``announce`` sends an update for open ones.
+
+        An announced clip goes to the ``clip_executor`` when there is one; a clip that its
+        closing incident needs now is written here.
+        """
         self._clips.remove(clip)
-        try:
-            written = self.writer.write_clip(clip.incident, self._snapshot(clip.start, clip.end))
-        except Exception:  # evidence is best effort: the event itself must still go out
-            log.exception("camera %s: could not write the clip of %s", self.camera, clip.incident)
+        packets = self._snapshot(clip.start, clip.end)
+        if announce and self._clip_executor is not None:
+            self._cutting[clip.incident] = self._clip_executor.submit(
+                self._cut, clip.incident, packets
+            )
             return
-        if clip.incident in self._faults:
-            record = self._faults[clip.incident]
+        self._clip_written(clip.incident, self._cut(clip.incident, packets), announce=announce)
+
+    def _cut(self, incident: str, packets: PacketSnapshot | None) -> EvidenceFile | None:
+        """Write a clip (any thread); None when there is no video or it could not be written."""
+        try:
+            return self.writer.write_clip(incident, packets)
+        except Exception:  # evidence is best effort: the event itself must still go out
+            log.exception("camera %s: could not write the clip of %s", self.camera, incident)
+            return None
+
+    def _apply_cut_clips(self, *, waiting_for: Collection[str] = ()) -> None:
+        """Attach the clips cut in the background: those done, and (waiting) those named."""
+        for incident, future in list(self._cutting.items()):
+            if incident in waiting_for or future.done():
+                del self._cutting[incident]
+                self._clip_written(incident, future.result(), announce=incident not in waiting_for)
+
+    def _clip_written(self, incident: str, written: EvidenceFile | None, *, announce: bool) -> None:
+        if written is None:
+            return
+        if incident in self._faults:
+            record = self._faults[incident]
             record.evidence.clip = written
             if announce:
                 self._send_fault(record, UpdateKind.UPDATED)
             return
-        evidence = self._evidence.get(clip.incident)
+        evidence = self._evidence.get(incident)
         if evidence is None:
             return
         evidence.clip = written
-        event = self._events.get(clip.incident)
+        event = self._events.get(incident)
         if announce and event is not None:
             self._send_event(UpdateKind.UPDATED, event)
 
@@ -473,6 +508,7 @@ class CameraIncidents:
                 self._picture_fault(record, last)
         record.fault = fault
         if not fault.is_open:
+            self._apply_cut_clips(waiting_for=(fault.id,))
             for clip in [c for c in self._clips if c.incident == fault.id]:
                 self._write_clip(clip, announce=False)
         kind = (
