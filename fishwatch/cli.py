@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -192,6 +193,50 @@ def export_command(
         typer.echo(export_onnx(weights, out, input_hw=parse_hw(size)))
     except TrainingUnavailable as exc:
         raise fail(str(exc)) from None
+
+
+@app.command("quantize")
+@reports_user_errors
+def quantize_command(
+    model: Annotated[Path, typer.Argument(help="Ultralytics ONNX export to quantise")],
+    out: Annotated[
+        Path | None, typer.Option(help="output .onnx path [default: MODEL-int8.onnx beside it]")
+    ] = None,
+    data: Annotated[Path | None, typer.Option(help="YOLO data.yaml to calibrate on")] = None,
+    split: Annotated[str, typer.Option(help="dataset split")] = "train",
+    synthetic: Annotated[
+        int | None, typer.Option(min=1, help="calibrate on N freshly rendered images instead")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic images")] = 1,
+    images: Annotated[int, typer.Option(min=1, help="calibration images at most")] = 200,
+) -> None:
+    """Write an int8 copy of a model for faster edge inference, with its own model card."""
+    from models.evaluation import dataset_frames, synthetic_frames
+    from models.quantize import QuantizationError, quantize_int8
+    from models.training import TrainingUnavailable
+
+    if (data is None) == (synthetic is None):
+        raise fail("give exactly one of --data DATA.yaml or --synthetic N")
+    if not model.is_file():
+        raise fail(f"{model}: no such file")
+    out = out or model.with_name(f"{model.stem}-int8.onnx")
+    if data is not None:
+        frames = dataset_frames(data, split)
+        source = f"{images} images of {data} ({split})"
+    else:
+        assert synthetic is not None
+        frames = synthetic_frames(synthetic, seed)
+        images = min(images, synthetic)
+        source = f"{images} synthetic images, seed {seed}"
+    calibration = (frame.image for frame in itertools.islice(frames, images))
+    try:
+        written = quantize_int8(model, out, calibration, source=source)
+    except (QuantizationError, DatasetError, TrainingUnavailable, ValueError) as exc:
+        raise fail(str(exc)) from None
+    typer.echo(
+        f"model: {written}\ncard:  {written.with_suffix('.json')}\nscore it with: fishwatch "
+        f"eval --model {written} --synthetic 300 --seed 424242 --update-card"
+    )
 
 
 @app.command("eval")
