@@ -10,6 +10,7 @@ from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from dispatch import audit
@@ -74,8 +75,11 @@ def create_user(session: Session, *, actor: Actor, at: datetime, username: str,
         raise InvalidRequest(f"user {username!r} already exists")
     user = User(username=username, display_name=display_name, role=role, created_at=at,
                 department_id=department_id(session, department) if department else None)
-    session.add(user)
-    session.flush()
+    try:
+        with session.begin_nested():  # another request may add the same name after the check
+            session.add(user)
+    except IntegrityError:
+        raise InvalidRequest(f"user {username!r} already exists") from None
     audit.record(session, at=at, actor=actor, action="user.created", entity_type="user",
                  entity_id=user.id, data={"username": username, "role": role,
                                           "department": department})

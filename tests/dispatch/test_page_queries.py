@@ -9,21 +9,23 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from dispatch.db import Database
 from dispatch.errors import InvalidRequest, PermissionDenied
 from dispatch.inbox import Deadline, inbox
 from dispatch.ledgers import LedgerFilter
-from dispatch.models import Event
+from dispatch.models import Event, User
 from dispatch.notifications import latest_notification_id, read_notifications
 from dispatch.orders import OrderService
-from dispatch.registry import deactivate_user, list_users, set_language
+from dispatch.registry import create_user, deactivate_user, list_users, set_language
 from dispatch.reviews import ReviewFilter, review_choices, review_queue
-from dispatch.schemas import AnalystVerdict, EventIn, EventType
+from dispatch.schemas import AnalystVerdict, EventIn, EventType, Role
 from dispatch.settings import DispatchConfig
 from dispatch.stats import checkpoints, daily_orders
 
-from ..conftest import T0, Cast, ManualClock
+from ..conftest import T0, Cast, ManualClock, seed
 
 Alert = Callable[..., EventIn]
 
@@ -164,3 +166,22 @@ def test_inbox_tabs_follow_the_current_deadline(db: Database, cast: Cast,
                      now=T0 + timedelta(hours=5)) == []
         with pytest.raises(ValueError, match="now"):
             inbox(session, cast.north, deadline=Deadline.OVERDUE)
+
+
+def test_two_admins_adding_the_same_user_at_once_get_a_clear_refusal(
+    pg_db: Database, config: DispatchConfig, clock: ManualClock
+) -> None:
+    """The second insert loses the race to the unique name: a refusal, not a server error."""
+    cast = seed(pg_db, config, clock)
+
+    def the_other_admin_first(session: Session, *_: object) -> None:
+        with pg_db.transaction() as other:  # its own connection, committed before ours flushes
+            create_user(other, actor=cast.admin, at=clock(), username="zhao",
+                        display_name="Zhao", role=Role.ANALYST)
+
+    with pg_db.transaction() as session:
+        event.listen(session, "before_flush", the_other_admin_first, once=True)
+        with pytest.raises(InvalidRequest, match="'zhao' already exists"):
+            create_user(session, actor=cast.admin, at=clock(), username="zhao",
+                        display_name="Zhao Two", role=Role.ANALYST)
+        assert session.scalar(sa.select(sa.func.count()).select_from(User)) == 9  # still usable
