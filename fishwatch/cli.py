@@ -64,12 +64,19 @@ def synth_dataset(
     width: Annotated[int, typer.Option(min=64)] = 640,
     height: Annotated[int, typer.Option(min=64)] = 360,
     workers: Annotated[int, typer.Option(min=1)] = 2,
+    mix: Annotated[
+        str, typer.Option(help="what scenes hold: standard (as the held-out set) or nets-boats")
+    ] = "standard",
 ) -> None:
     """Render a labelled YOLO-format training set of random riverbank scenes."""
     from models.synth.dataset_writer import DatasetRecipe, write_dataset
 
     start = time.monotonic()
-    data_yaml = write_dataset(out, DatasetRecipe(seed, train, val, width, height), workers)
+    try:
+        recipe = DatasetRecipe(seed, train, val, width, height, mix=mix)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    data_yaml = write_dataset(out, recipe, workers)
     typer.echo(f"wrote {train + val} images in {time.monotonic() - start:.0f} s: {data_yaml}")
 
 

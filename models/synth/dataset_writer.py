@@ -12,7 +12,7 @@ import numpy as np
 
 from detector.classes import CLASS_NAMES
 from models.dataset import write_data_yaml
-from models.synth.scene import render_still
+from models.synth.scene import SCENE_MIXES, render_still
 
 RENDERER_VERSION = 2
 
@@ -27,6 +27,11 @@ class DatasetRecipe:
     width: int
     height: int
     renderer_version: int = RENDERER_VERSION
+    mix: str = "standard"  # a name in models.synth.scene.SCENE_MIXES
+
+    def __post_init__(self) -> None:
+        if self.mix not in SCENE_MIXES:
+            raise ValueError(f"unknown scene mix {self.mix!r}; known: {', '.join(SCENE_MIXES)}")
 
 
 def image_seed(seed: int, split: str, index: int) -> np.random.Generator:
@@ -36,7 +41,9 @@ def image_seed(seed: int, split: str, index: int) -> np.random.Generator:
 
 def _render_one(args: tuple[Path, DatasetRecipe, str, int]) -> int:
     root, recipe, split, index = args
-    rendered = render_still(image_seed(recipe.seed, split, index), recipe.width, recipe.height)
+    rendered = render_still(
+        image_seed(recipe.seed, split, index), recipe.width, recipe.height, SCENE_MIXES[recipe.mix]
+    )
     stem = f"{split}_{index:06d}"
     cv2.imwrite(
         str(root / "images" / split / f"{stem}.jpg"), rendered.image, [cv2.IMWRITE_JPEG_QUALITY, 92]

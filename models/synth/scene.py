@@ -23,6 +23,30 @@ PERSON_HEIGHT_M = 1.7
 Draw = Callable[[Canvas], None]
 
 
+@dataclass(frozen=True)
+class SceneMix:
+    """What a still is populated with: the choices each subject count is drawn from.
+
+    ``STANDARD`` is the distribution the held-out set (``fishwatch eval --synthetic``) is
+    rendered with and must stay as it is; a training set may lean towards the classes a model
+    finds hardest without moving that yardstick.
+    """
+
+    angler_chance: float = 0.78
+    anglers: tuple[int, ...] = (1, 1, 2, 2, 3)
+    nets: tuple[int, ...] = (0, 0, 1, 1, 2)
+    boats: tuple[int, ...] = (0, 1, 1, 2)
+
+
+STANDARD_MIX = SceneMix()
+#: By name, for ``fishwatch synth dataset --mix``.
+SCENE_MIXES = {
+    "standard": STANDARD_MIX,
+    # Nets and boats are the weakest classes and the rarest: about twice as many of each.
+    "nets-boats": SceneMix(nets=(1, 1, 2, 2, 3), boats=(1, 1, 2, 2, 3)),
+}
+
+
 @dataclass
 class RenderedImage:
     image: np.ndarray  # uint8 BGR
@@ -226,20 +250,22 @@ def _add_clutter(layout: _Layout, view: CameraView, rng: np.random.Generator) ->
         layout.add(at[1], lambda c: props.draw_tree(c, rng, at, m))
 
 
-def render_still(rng: np.random.Generator, width: int = 640, height: int = 360) -> RenderedImage:
+def render_still(
+    rng: np.random.Generator, width: int = 640, height: int = 360, mix: SceneMix = STANDARD_MIX
+) -> RenderedImage:
     """One labelled training image of a random checkpoint view."""
     view = CameraView.random(rng, width, height)
     cond = Conditions.random(rng)
     bg = render_background(rng, view, cond.mood)
     layout = _Layout()
     anglers = []
-    if rng.random() < 0.78:
-        for _ in range(int(rng.choice([1, 1, 2, 2, 3]))):
+    if rng.random() < mix.angler_chance:
+        for _ in range(int(rng.choice(mix.anglers))):
             anglers.append(_add_angler(layout, view, rng))
-    for _ in range(int(rng.choice([0, 0, 1, 1, 2]))):
+    for _ in range(int(rng.choice(mix.nets))):
         near = view.random_bank_point(rng, depth=(0.0, 0.15))
         _add_net(layout, view, rng, bg.water_colour, near)
-    for _ in range(int(rng.choice([0, 1, 1, 2]))):
+    for _ in range(int(rng.choice(mix.boats))):
         _add_boat(layout, view, rng)
     for _ in range(int(rng.integers(0, 5))):
         _add_passer_by(layout, view, rng)

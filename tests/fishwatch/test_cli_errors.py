@@ -75,3 +75,9 @@ def test_eval_needs_exactly_one_source() -> None:
 def test_unknown_scenario(tmp_path: Path) -> None:
     code, out = run("synth", "video", str(tmp_path / "x.mp4"), "--scenario", "nope")
     assert code == 2 and "nope" in out
+
+
+def test_unknown_scene_mix(tmp_path: Path) -> None:
+    code, out = run("synth", "dataset", str(tmp_path / "d"), "--train", "1", "--mix", "fish")
+    assert code == 2 and "unknown scene mix 'fish'" in out and "nets-boats" in out
+    assert not (tmp_path / "d").exists()

@@ -87,3 +87,21 @@ def test_caller_track_ids_pass_through() -> None:
     square(canvas, 20, 20, 60, 100, canvas.new_object(PERSON, track_id=42))
     square(canvas, 100, 20, 140, 100, canvas.new_object(PERSON))
     assert [label.track_id for label in canvas.labels()] == [42, 2]
+
+
+def test_a_net_and_boat_heavy_mix_leans_without_breaking_the_rules() -> None:
+    from models.synth.scene import SCENE_MIXES, STANDARD_MIX
+
+    def counts(mix) -> dict[str, int]:
+        found = {name: 0 for name in CLASS_NAMES}
+        for seed in range(24):
+            still = render_still(np.random.default_rng(seed), W, H, mix)
+            for label in still.labels:
+                found[label.class_name] += 1
+        return found
+
+    standard, leaning = counts(STANDARD_MIX), counts(SCENE_MIXES["nets-boats"])
+    assert leaning["net"] > 1.4 * standard["net"] and leaning["boat"] > 1.4 * standard["boat"]
+    same = render_still(np.random.default_rng(3), W, H, SCENE_MIXES["standard"])
+    default = render_still(np.random.default_rng(3), W, H)
+    assert np.array_equal(same.image, default.image)  # the held-out yardstick is untouched

@@ -48,9 +48,12 @@ def test_train_export_and_evaluate(tmp_path: Path) -> None:
             "192",
             "--workers",
             "1",
+            "--mix",
+            "nets-boats",
         ],
     )
     assert result.exit_code == 0, result.output
+    assert json.loads((data / "recipe.json").read_text())["mix"] == "nets-boats"
     out = tmp_path / "run"
     result = runner.invoke(
         app,
