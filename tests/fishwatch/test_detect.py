@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from detector.model_card import sha256_of
 from fishwatch.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -172,3 +173,21 @@ def test_zones_and_rules_from_a_config(blank_model: Path, tmp_path: Path) -> Non
         "keyframes",
     )
     assert code == 2 and "drawn for 640x360 frames, got 1280x720" in stderr
+
+
+SHIPPED_INT8 = Path(__file__).resolve().parents[2] / "models" / "fishwatch-yolo11n-int8.onnx"
+
+
+@pytest.mark.skipif(not VIDEOS, reason="no sample_videos/*.mp4")
+def test_the_shipped_int8_copy_is_of_the_shipped_model_and_gives_the_same_events(
+    tmp_path: Path,
+) -> None:
+    card = json.loads(SHIPPED_INT8.with_suffix(".json").read_text())
+    float_card = json.loads(SHIPPED_INT8.with_name("fishwatch-yolo11n.json").read_text())
+    assert card["quantization"]["from"]["sha256"] == float_card["sha256"], "quantise it again"
+    assert card["sha256"] == sha256_of(SHIPPED_INT8) and card["metrics"]["map50"] > 0
+    for video in VIDEOS:
+        code, events, stderr = detect(video, SHIPPED_INT8, tmp_path / video.stem)
+        assert code == 0, stderr
+        truth = json.loads(video.with_suffix(".json").read_text())["events"]
+        assert score(truth, events)[1:] == (0, 0), (video.stem, truth, events)
