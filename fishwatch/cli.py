@@ -134,6 +134,10 @@ def train_command(
     hours: Annotated[float | None, typer.Option(help="wall-time budget instead of epochs")] = None,
     batch: Annotated[int, typer.Option(min=1)] = 16,
     seed: Annotated[int, typer.Option()] = 0,
+    warmup_epochs: Annotated[
+        float | None,
+        typer.Option(min=0, help="learning-rate warm-up (Ultralytics: 3); fine-tuning needs less"),
+    ] = None,
 ) -> None:
     """Train a detector, export it to ONNX and write its model card (needs the train extra)."""
     from detector.classes import CLASS_NAMES
@@ -158,6 +162,7 @@ def train_command(
             hours=hours,
             batch=batch,
             seed=seed,
+            warmup_epochs=warmup_epochs,
         )
         onnx_path = export_onnx(run.weights, out / f"{name}.onnx", input_hw=input_hw)
     except TrainingUnavailable as exc:
@@ -173,6 +178,7 @@ def train_command(
             "epochs": run.epochs,
             "batch": batch,
             "seed": seed,
+            **({"warmup_epochs": warmup_epochs} if warmup_epochs is not None else {}),
             "wall_time_s": round(run.wall_time_s),
             "weights": str(run.weights),
         },

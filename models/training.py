@@ -60,12 +60,15 @@ def train(
     patience: int = 100,
     close_mosaic: int = 3,
     cache: bool = True,
+    warmup_epochs: float | None = None,
 ) -> TrainingRun:
     """Train a detector on a YOLO-format dataset.
 
     ``architecture`` is an Ultralytics model YAML (trained from scratch: no weights are downloaded)
     or a ``.pt`` checkpoint to fine-tune, e.g. the last run's ``best.pt``. ``hours`` caps the wall
     time instead of ``epochs`` (Ultralytics then fits the learning-rate schedule to the time).
+    ``warmup_epochs`` overrides Ultralytics' 3-epoch learning-rate warm-up: a fine-tuning run of a
+    few epochs would otherwise spend most of its time warming up.
     """
     ultralytics = _ultralytics()
     start = time.monotonic()
@@ -94,6 +97,8 @@ def train(
     )
     if hours is not None:
         args["time"] = hours
+    if warmup_epochs is not None:
+        args["warmup_epochs"] = warmup_epochs
     model.train(**args)
     run_dir = Path(model.trainer.save_dir)
     best = run_dir / "weights" / "best.pt"
