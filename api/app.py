@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI
 
 from api import errors, pages
+from api.body_limit import BodyLimit
 from api.centre import Centre
 from api.routers import (
     audit,
@@ -35,6 +36,8 @@ def create_app(centre: Centre, *, lifespan: Callable[[FastAPI], AbstractAsyncCon
                   summary="Illegal-fishing alerts become work orders: ingest, orders, reviews, "
                           "commission cases, ledgers and statistics.")
     app.state.centre = centre
+    app.add_middleware(BodyLimit, max_bytes=centre.config.max_upload_mb * 2**20,
+                       setting="centre.max_upload_mb")
     errors.install(app)
     app.include_router(auth.router)
     for router in (orders, events, reviews, commission, ledgers, stats, users, departments,

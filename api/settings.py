@@ -69,8 +69,9 @@ class CentreConfig(StrictModel):
                                                            "than one needs PostgreSQL")] = 1
     evidence: EvidenceStoreConfig = EvidenceStoreConfig()
     login: LoginConfig = LoginConfig()
-    max_upload_mb: Annotated[int, Field(ge=1, le=4096,
-                                        description="largest ingest or field-photo request")] = 64
+    max_upload_mb: Annotated[int, Field(
+        ge=1, le=4096, description="largest request body (ingest, field photos, page forms); "
+                                   "larger ones are refused unread (413)")] = 64
     device_offline_after_s: Annotated[float, Field(
         gt=0, le=86400, description="an edge box without a heartbeat this long shows as "
                                     "offline")] = 180.0

@@ -14,13 +14,14 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.centre import Centre
 from api.deps import CentreDep, SessionDep
+from api.field_photos import PhotoRefused, store_field_photo
 from api.pages.deps import FormUser, PageError, allow
 from api.pages.templating import render
 from api.sessions import SignedIn
@@ -154,6 +155,9 @@ def _act(request: Request, centre: Centre, session: Session, signed_in: SignedIn
 
 Text = Annotated[str, Form(max_length=4000)]
 
+#: Photos one feedback form may carry (the script sends photos one by one instead).
+MAX_FORM_PHOTOS = 20
+
 
 @router.post("/orders/{order_id}/sign")
 def sign(request: Request, centre: CentreDep, session: SessionDep, signed_in: FormUser,
@@ -189,10 +193,27 @@ def submit_feedback(request: Request, centre: CentreDep, session: SessionDep,
                     subject_employer: Annotated[str, Form(max_length=200)] = "",
                     subject_position: Annotated[str, Form(max_length=200)] = "",
                     subject_party_member: Annotated[bool, Form()] = False,
-                    subject_public_official: Annotated[bool, Form()] = False) -> Response:
+                    subject_public_official: Annotated[bool, Form()] = False,
+                    photos: Annotated[list[UploadFile], File(max_length=MAX_FORM_PHOTOS)] = [],  # noqa: B006
+                    ) -> Response:
     """Feedback naming the field photos uploaded for the order (the page's script sends them
-    to ``POST /api/v1/orders/{id}/photos`` as they are taken); a subject only when
-    the person caught is a party member or public official (for the commission)."""
+    to ``POST /api/v1/orders/{id}/photos`` as they are taken) and carrying those picked
+    without the script (``photos``: stored first, so a refused feedback keeps them); a subject
+    only when the person caught is a party member or public official (for the commission)."""
+    carried = []
+    for part in photos:
+        if not part.filename and not part.size:
+            continue  # the form's empty file field
+        try:
+            carried.append(store_field_photo(centre, session, signed_in.actor, order_id, part).id)
+        except PhotoRefused as exc:
+            return _order_page(request, centre, session, signed_in, order_id,
+                               status=exc.status, error=f"{part.filename}: {exc.message}")
+        except DispatchError as exc:
+            session.rollback()
+            refusal = PageError.of(exc)
+            return _order_page(request, centre, session, signed_in, order_id,
+                               status=refusal.status, error=refusal.detail)
     try:
         subject = SubjectInfo(
             name=subject_name.strip(), id_number=subject_id_number.strip() or None,
@@ -202,8 +223,8 @@ def submit_feedback(request: Request, centre: CentreDep, session: SessionDep,
     except ValidationError as exc:
         return _order_page(request, centre, session, signed_in, order_id, status=422,
                            error="; ".join(e["msg"] for e in exc.errors()))
-    feedback = FeedbackIn(disposition=disposition, notes=notes, photo_ids=photo_ids,
-                          subject=subject)
+    feedback = FeedbackIn(disposition=disposition, notes=notes,
+                          photo_ids=list(dict.fromkeys([*photo_ids, *carried])), subject=subject)
     return _act(request, centre, session, signed_in, order_id, "submit_feedback",
                 lambda: centre.orders.submit_feedback(session=session, actor=signed_in.actor,
                                                       order_id=order_id, feedback=feedback))

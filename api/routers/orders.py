@@ -21,7 +21,8 @@ from pydantic import AwareDatetime
 from starlette.datastructures import UploadFile
 
 from api.deps import ActorDep, CentreDep, SessionDep, allow
-from api.evidence import EvidenceMissing, KeyScope, evidence_key, measure
+from api.evidence import EvidenceMissing
+from api.field_photos import PhotoRefused, store_field_photo
 from api.schemas import (
     FeedbackRequest,
     NoteIn,
@@ -34,14 +35,7 @@ from api.schemas import (
 from dispatch.access import Actor
 from dispatch.inbox import get_order, order_history
 from dispatch.orders import allowed_steps
-from dispatch.photos import (
-    PHOTO_TYPES,
-    PhotoView,
-    check_upload,
-    get_photo,
-    order_photos,
-    record_photo,
-)
+from dispatch.photos import PHOTO_TYPES, PhotoView, get_photo, order_photos
 from dispatch.schemas import EventType, FeedbackIn, OrderStatus, OrderView, Role
 from dispatch.search import (
     MAX_PAGE,
@@ -57,11 +51,6 @@ router = APIRouter(prefix="/api/v1/orders", tags=["orders"],
 
 Staff = Annotated[Actor, allow(Role.DEPARTMENT_STAFF)]
 Dispatcher = Annotated[Actor, allow(Role.DISPATCHER)]
-
-#: How a field photo's first bytes reveal its type (the declared type must agree).
-MAGIC = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",),
-         "image/webp": (b"RIFF",)}
-
 
 @router.get("")
 def list_orders(
@@ -179,15 +168,11 @@ def reopen(order_id: UUID, body: ReasonIn, actor: Dispatcher, centre: CentreDep,
 
 
 # --- field photos -----------------------------------------------------------------------------
-async def photo_part(request: Request, centre: CentreDep) -> UploadFile:
-    """The multipart field ``file``, parsed only when the declared length is within the
-    limit (a request without a length is refused before its body is read)."""
-    limit = centre.config.max_upload_mb * 2**20
-    length = request.headers.get("content-length")
-    if length is None:
+async def photo_part(request: Request) -> UploadFile:
+    """The multipart field ``file`` of a request that declares its length (a larger one than
+    ``centre.max_upload_mb`` was refused before its body was read: :mod:`api.body_limit`)."""
+    if request.headers.get("content-length") is None:
         raise HTTPException(411, "send a Content-Length header with the upload")
-    if not length.isdigit() or int(length) > limit:
-        raise HTTPException(413, f"the upload is larger than {centre.config.max_upload_mb} MB")
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise HTTPException(415, "send the photo as multipart/form-data, field 'file'")
     form = await request.form(max_files=1, max_fields=1)
@@ -212,29 +197,9 @@ def upload_photo(order_id: UUID, actor: Staff, centre: CentreDep, session: Sessi
     """A field photo for the order (its department, while dispatched, signed or in
     progress); name it in the feedback's ``photo_ids``. The same picture twice is one photo."""
     try:
-        content_type = (part.content_type or "").split(";")[0].strip().lower()
-        if content_type not in PHOTO_TYPES:
-            raise HTTPException(415, f"a field photo is one of {', '.join(sorted(PHOTO_TYPES))}, "
-                                     f"not {content_type or 'untyped'!r}")
-        head = part.file.read(16)
-        part.file.seek(0)
-        if not head.startswith(MAGIC[content_type]) or (
-                content_type == "image/webp" and head[8:12] != b"WEBP"):
-            raise HTTPException(415, f"the file's bytes are not a {content_type} picture")
-        check_upload(session, actor, order_id)
-        session.rollback()  # hold no transaction (nor SQLite's write lock) while bytes move
-        found = measure(part.file)
-        if found.size == 0:
-            raise HTTPException(422, "the photo is empty")
-        key = evidence_key(KeyScope.ORDERS, order_id, "photo", found.sha256, content_type)
-        stored = centre.evidence.put(key, part.file, content_type=content_type, expected=found)
-    finally:
-        part.file.close()
-    photo = record_photo(session, actor=actor, at=centre.clock(), order_id=order_id,
-                         storage_key=stored.key, sha256=stored.sha256, size=stored.size,
-                         content_type=content_type)
-    session.commit()
-    return photo
+        return store_field_photo(centre, session, actor, order_id, part)
+    except PhotoRefused as exc:
+        raise HTTPException(exc.status, exc.message) from None
 
 
 @router.get("/{order_id}/photos/{photo_id}", response_class=StreamingResponse,

@@ -1,5 +1,6 @@
 // fishwatch pages: the little script they need. Everything works without it except the live
-// inbox; with it, times show in the viewer's own zone and new orders appear without a reload.
+// inbox; with it, field photos upload as they are taken, times show in the viewer's own zone
+// and new orders appear without a reload.
 "use strict";
 
 function localiseTimes(root) {
@@ -79,9 +80,11 @@ document.addEventListener("DOMContentLoaded", () => {
 
 // Field photos go to the order's photo endpoint as soon as they are taken (one request per
 // picture, with the session's CSRF token); the page then shows them ticked for the feedback.
+// Without the script the file field stays visible and the feedback form carries the photos.
 document.addEventListener("DOMContentLoaded", () => {
   const input = document.getElementById("photo-input");
   if (!input) return;
+  input.hidden = true;
   const status = document.getElementById("photo-status");
   input.addEventListener("change", async () => {
     for (const file of input.files) {

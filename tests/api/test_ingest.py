@@ -286,7 +286,7 @@ def test_requests_that_are_not_messages(client: TestClient, token: str,
     big = {"clip.mp4": b"\x00\x00\x00\x18ftyp" + bytes(1 << 20)}
     oversize = send(client, token, document(files=big), big)
     assert oversize.status_code == 413
-    assert oversize.json()["detail"].startswith("the message is larger than the centre's limit "
+    assert oversize.json()["detail"].startswith("the request is larger than the centre's limit "
                                                 "of 1 MB")
     broken = client.post("/api/v1/ingest/events", headers={
         **auth, "Content-Type": "multipart/form-data; boundary=xyz"},

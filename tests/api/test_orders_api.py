@@ -185,7 +185,7 @@ def test_refused_steps_say_why(as_user: Client, centre: Centre, clock: ManualClo
     ("shot.png", JPEG, "image/png", 415, "not a image/png picture"),
     ("shot.jpg", b"GIF89a" + bytes(100), "image/jpeg", 415, "not a image/jpeg picture"),
     ("shot.webp", b"RIFF\x00\x00\x00\x00WAVE", "image/webp", 415, "not a image/webp"),
-    ("big.jpg", JPEG[:4] + bytes(2**20), "image/jpeg", 413, "larger than 1 MB"),
+    ("big.jpg", JPEG[:4] + bytes(2**20), "image/jpeg", 413, "limit of 1 MB"),
 ])
 def test_bad_photo_uploads_are_refused_and_store_nothing(
         as_user: Client, centre: Centre, clock: ManualClock, tmp_path: Path, name: str,

@@ -123,11 +123,14 @@ def artefacts() -> Path:
 
 @pytest.fixture
 def open_page(browser: object, site: Site) -> Iterator[Callable[..., object]]:
-    """``open_page("north", phone=True)``: a signed-in page in a fresh browser context."""
+    """``open_page("north", phone=True)``: a signed-in page in a fresh browser context
+    (``script=False``: with JavaScript turned off)."""
     contexts = []
 
-    def make(username: str | None, *, phone: bool = False, locale: str = "zh-CN") -> object:
+    def make(username: str | None, *, phone: bool = False, locale: str = "zh-CN",
+             script: bool = True) -> object:
         context = browser.new_context(base_url=site.url, locale=locale,  # type: ignore[attr-defined]
+                                      java_script_enabled=script,
                                       **(PHONE if phone else DESKTOP))
         context.set_default_timeout(10_000)
         contexts.append(context)

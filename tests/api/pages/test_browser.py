@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from api.evidence import KeyScope, evidence_key, measure
@@ -115,6 +116,36 @@ def test_staff_sign_and_give_feedback_with_a_photo_on_a_phone_and_the_dispatcher
         feedback = next(line for line in order_history(session, site.cast.dispatcher, order_id)
                         if line.kind.value == "feedback_submitted")
     assert len(feedback.photos) == 1 and feedback.note == "两人垂钓已劝离 渔具暂扣"
+
+
+def test_feedback_with_photos_from_a_phone_without_javascript(
+        site: Site, open_page: OpenPage, shoot: Shoot, tmp_path: Path) -> None:
+    order_id = ingest(site, camera="cam-n1", type="angling")
+    phone = open_page("north", phone=True, script=False)
+    phone.goto(f"/orders/{order_id}")
+    phone.click("button[data-step=sign]")
+    phone.wait_for_url("**done=sign")
+    phone.click("button[data-step=start]")
+    phone.wait_for_url("**done=start")
+    photos = [tmp_path / "rods.jpg", tmp_path / "bank.png"]
+    frame = cv2.imdecode(np.frombuffer(snapshot_jpeg(), np.uint8), cv2.IMREAD_COLOR)
+    cv2.imwrite(str(photos[0]), frame)
+    cv2.imwrite(str(photos[1]), frame[::2, ::2])
+    assert phone.locator("#photo-input").is_visible()  # no script to hide it behind the button
+    phone.set_input_files("#photo-input", [str(p) for p in photos])
+    phone.select_option("select[name=disposition]", Disposition.VIOLATION_CONFIRMED.value)
+    phone.fill("textarea[name=notes]", "暂扣鱼竿三根")
+    shoot(phone, "feedback-phone-no-script")
+    phone.click("button[data-step=submit_feedback]")
+    phone.wait_for_url("**done=submit_feedback")
+    assert phone.locator(".timeline .thumbs img").count() == 2
+    with site.centre.db.transaction() as session:
+        feedback = next(line for line in order_history(session, site.cast.dispatcher, order_id)
+                        if line.kind.value == "feedback_submitted")
+    assert sorted(p.content_type for p in feedback.photos) == ["image/jpeg", "image/png"]
+    assert feedback.note == "暂扣鱼竿三根"
+    with site.centre.db.transaction() as session:  # later alerts of this camera open a new order
+        site.centre.orders.close(session=session, actor=site.cast.dispatcher, order_id=order_id)
 
 
 def test_an_analyst_marks_a_false_positive(site: Site, open_page: OpenPage,

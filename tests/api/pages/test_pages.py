@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from api.app import create_app
 from api.centre import Centre
-from dispatch.inbox import get_order
+from dispatch.inbox import get_order, order_history
 from dispatch.schemas import Disposition, FeedbackIn, OrderStatus, SubjectInfo
 
 from ...conftest import Cast, ManualClock, make_event
@@ -122,6 +122,76 @@ def test_forms_need_the_sessions_csrf_token(page_as: Callable[[str], TestClient]
     assert signed.headers["location"].endswith("?done=sign")
     again = north.post(f"/orders/{north_order}/sign", data={"csrf_token": csrf_of(page)})
     assert again.status_code == 409 and "steps allowed from signed" in again.text
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
+
+
+def test_feedback_carries_its_photos_without_the_script(page_as: Callable[[str], TestClient],
+                                                         centre: Centre, cast: Cast,
+                                                         north_order: str) -> None:
+    """A phone without JavaScript: the photos go with the feedback form itself."""
+    order_id = UUID(north_order)
+    with centre.db.transaction() as session:
+        centre.orders.sign(session=session, actor=cast.north, order_id=order_id)
+        centre.orders.start(session=session, actor=cast.north, order_id=order_id)
+    north = page_as("north")
+    page = north.get(f"/orders/{north_order}").text
+    assert 'enctype="multipart/form-data"' in page and 'name="photos"' in page
+    form = {"csrf_token": csrf_of(page), "disposition": Disposition.DISPERSED.value,
+            "notes": "劝离"}
+
+    too_many = north.post(f"/orders/{north_order}/feedback", data=form, files=[
+        ("photos", (f"{i}.jpg", JPEG[:-1] + bytes([i]), "image/jpeg")) for i in range(21)])
+    assert too_many.status_code == 422 and "at most 20 items" in too_many.text
+
+    # A file that is not a picture refuses the feedback but keeps the good photo before it.
+    refused = north.post(f"/orders/{north_order}/feedback", data=form, files=[
+        ("photos", ("site.jpg", JPEG, "image/jpeg")),
+        ("photos", ("notes.txt", b"hello", "text/plain"))])
+    assert refused.status_code == 415 and "notes.txt: a field photo is one of" in refused.text
+    with centre.db.transaction() as session:
+        assert get_order(session, cast.north, order_id).status is OrderStatus.IN_PROGRESS
+    kept = re.findall(r'name="photo_ids" value="([0-9a-f-]{36})" checked', refused.text)
+    assert len(kept) == 1
+
+    # The kept photo ticked, the same picture again and a second one: two photos in all.
+    second = JPEG[:-1] + b"\x01"
+    done = north.post(f"/orders/{north_order}/feedback", data={**form, "photo_ids": kept},
+                      files=[("photos", ("site.jpg", JPEG, "image/jpeg")),
+                             ("photos", ("more.jpg", second, "image/jpeg"))],
+                      follow_redirects=False)
+    assert done.status_code == 303, done.text
+    with centre.db.transaction() as session:
+        order = get_order(session, cast.north, order_id)
+        feedback = next(line for line in order_history(session, cast.north, order_id)
+                        if line.kind.value == "feedback_submitted")
+    assert order.status is OrderStatus.FEEDBACK_SUBMITTED
+    assert len(feedback.photos) == 2 and feedback.photos[0].id == UUID(kept[0])
+
+
+def test_bodies_over_the_upload_limit_are_refused_unread(page_as: Callable[[str], TestClient],
+                                                         centre: Centre, cast: Cast,
+                                                         north_order: str) -> None:
+    north = page_as("north")
+    limit = centre.config.max_upload_mb * 2**20
+    page = north.get(f"/orders/{north_order}").text
+    declared = north.post(f"/orders/{north_order}/sign", data={"csrf_token": csrf_of(page)},
+                          files={"photos": ("big.jpg", JPEG[:4] + bytes(limit), "image/jpeg")})
+    assert declared.status_code == 413
+    assert declared.json()["detail"] == (f"the request is larger than the centre's limit of "
+                                         f"{centre.config.max_upload_mb} MB (centre.max_upload_mb)")
+
+    def chunks():  # no Content-Length: the body is counted as it arrives
+        for _ in range(limit // 2**20 + 1):
+            yield bytes(2**20)
+
+    for path in ["sign", "feedback"]:  # the form read by a dependency, and by FastAPI itself
+        chunked = north.post(f"/orders/{north_order}/{path}", content=chunks(),
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert chunked.status_code == 413 and chunked.json()["detail"] == declared.json()["detail"]
+    with centre.db.transaction() as session:
+        assert get_order(session, cast.north, UUID(north_order)).status is OrderStatus.DISPATCHED
 
 
 def test_subjects_reach_the_commission_pages_only(page_as: Callable[[str], TestClient],
