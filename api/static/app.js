@@ -87,6 +87,9 @@ document.addEventListener("DOMContentLoaded", () => {
   input.hidden = true;
   const status = document.getElementById("photo-status");
   input.addEventListener("change", async () => {
+    status.textContent = "";
+    status.classList.remove("alert", "error");
+    const failures = [];
     for (const file of input.files) {
       const body = new FormData();
       body.append("file", file);
@@ -96,16 +99,19 @@ document.addEventListener("DOMContentLoaded", () => {
       });
       if (!response.ok) {
         const problem = await response.json().catch(() => ({detail: response.statusText}));
-        status.textContent = problem.detail;
-        status.classList.add("alert", "error");
-        return;
+        failures.push(`${status.dataset.failedText} (${file.name}): ${problem.detail}`);
       }
+    }
+    // Every file went up or was refused: the form must not carry them again.
+    input.value = "";
+    if (failures.length) {
+      status.textContent = failures.join("\n");
+      status.classList.add("alert", "error");
     }
     // Keep what was typed: reload only the photo list from a fresh copy of the page.
     const fresh = await fetch(window.location.pathname, {credentials: "same-origin"});
     const doc = new DOMParser().parseFromString(await fresh.text(), "text/html");
     const list = doc.getElementById("photo-list");
     if (list) document.getElementById("photo-list").replaceWith(list);
-    input.value = "";
   });
 });

@@ -92,10 +92,17 @@ def test_staff_sign_and_give_feedback_with_a_photo_on_a_phone_and_the_dispatcher
     phone.wait_for_url("**done=sign")
     phone.click("button[data-step=start]")
     phone.wait_for_url("**done=start")
+    not_a_photo = tmp_path / "notes.jpg"
+    not_a_photo.write_text("现场记录")
+    phone.set_input_files("#photo-input", str(not_a_photo))
+    status = phone.locator("#photo-status.error")
+    status.wait_for()
+    assert status.inner_text().startswith("照片未上传 (notes.jpg): the file's bytes are not")
     photo = tmp_path / "site.jpg"
     photo.write_bytes(snapshot_jpeg())
     phone.set_input_files("#photo-input", str(photo))
     phone.locator("#photo-list input[name=photo_ids]").wait_for()
+    assert phone.locator("#photo-status").inner_text() == ""
     phone.select_option("select[name=disposition]", Disposition.DISPERSED.value)
     phone.fill("textarea[name=notes]", "两人垂钓已劝离 渔具暂扣")
     shoot(phone, "feedback-phone")
