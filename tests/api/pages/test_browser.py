@@ -71,6 +71,16 @@ def order(site: Site, order_id: uuid.UUID):
         return get_order(session, site.cast.dispatcher, order_id)
 
 
+def submit_feedback(page, shoot: Shoot, disposition: Disposition, notes: str,
+                    screenshot: str) -> None:
+    """Fill in the order page's feedback form, photograph it, send it and wait for the answer."""
+    page.select_option("select[name=disposition]", disposition.value)
+    page.fill("textarea[name=notes]", notes)
+    shoot(page, screenshot)
+    page.click("button[data-step=submit_feedback]")
+    page.wait_for_url("**done=submit_feedback")
+
+
 def test_staff_sign_and_give_feedback_with_a_photo_on_a_phone_and_the_dispatcher_closes(
         site: Site, open_page: OpenPage, shoot: Shoot, tmp_path: Path) -> None:
     order_id = ingest(site, camera="cam-n1", type="net_fishing", severity="high")
@@ -103,11 +113,8 @@ def test_staff_sign_and_give_feedback_with_a_photo_on_a_phone_and_the_dispatcher
     phone.set_input_files("#photo-input", str(photo))
     phone.locator("#photo-list input[name=photo_ids]").wait_for()
     assert phone.locator("#photo-status").inner_text() == ""
-    phone.select_option("select[name=disposition]", Disposition.DISPERSED.value)
-    phone.fill("textarea[name=notes]", "两人垂钓已劝离 渔具暂扣")
-    shoot(phone, "feedback-phone")
-    phone.click("button[data-step=submit_feedback]")
-    phone.wait_for_url("**done=submit_feedback")
+    submit_feedback(phone, shoot, Disposition.DISPERSED, "两人垂钓已劝离 渔具暂扣",
+                    "feedback-phone")
     assert phone.locator(".timeline .thumbs img").count() == 1
     assert order(site, order_id).status is OrderStatus.FEEDBACK_SUBMITTED
 
@@ -140,11 +147,8 @@ def test_feedback_with_photos_from_a_phone_without_javascript(
     cv2.imwrite(str(photos[1]), frame[::2, ::2])
     assert phone.locator("#photo-input").is_visible()  # no script to hide it behind the button
     phone.set_input_files("#photo-input", [str(p) for p in photos])
-    phone.select_option("select[name=disposition]", Disposition.VIOLATION_CONFIRMED.value)
-    phone.fill("textarea[name=notes]", "暂扣鱼竿三根")
-    shoot(phone, "feedback-phone-no-script")
-    phone.click("button[data-step=submit_feedback]")
-    phone.wait_for_url("**done=submit_feedback")
+    submit_feedback(phone, shoot, Disposition.VIOLATION_CONFIRMED, "暂扣鱼竿三根",
+                    "feedback-phone-no-script")
     assert phone.locator(".timeline .thumbs img").count() == 2
     with site.centre.db.transaction() as session:
         feedback = next(line for line in order_history(session, site.cast.dispatcher, order_id)
