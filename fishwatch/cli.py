@@ -138,6 +138,13 @@ def train_command(
         float | None,
         typer.Option(min=0, help="learning-rate warm-up (Ultralytics: 3); fine-tuning needs less"),
     ] = None,
+    rect: Annotated[
+        bool,
+        typer.Option(
+            "--rect",
+            help="whole frames at their own aspect, no mosaic (16:9 at --imgsz 416: 256x416)",
+        ),
+    ] = False,
 ) -> None:
     """Train a detector, export it to ONNX and write its model card (needs the train extra)."""
     from detector.classes import CLASS_NAMES
@@ -163,6 +170,7 @@ def train_command(
             batch=batch,
             seed=seed,
             warmup_epochs=warmup_epochs,
+            rect=rect,
         )
         onnx_path = export_onnx(run.weights, out / f"{name}.onnx", input_hw=input_hw)
     except TrainingUnavailable as exc:
@@ -179,6 +187,7 @@ def train_command(
             "batch": batch,
             "seed": seed,
             **({"warmup_epochs": warmup_epochs} if warmup_epochs is not None else {}),
+            **({"rect": True} if rect else {}),
             "wall_time_s": round(run.wall_time_s),
             "weights": str(run.weights),
         },

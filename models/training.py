@@ -61,6 +61,7 @@ def train(
     close_mosaic: int = 3,
     cache: bool = True,
     warmup_epochs: float | None = None,
+    rect: bool = False,
 ) -> TrainingRun:
     """Train a detector on a YOLO-format dataset.
 
@@ -68,7 +69,10 @@ def train(
     or a ``.pt`` checkpoint to fine-tune, e.g. the last run's ``best.pt``. ``hours`` caps the wall
     time instead of ``epochs`` (Ultralytics then fits the learning-rate schedule to the time).
     ``warmup_epochs`` overrides Ultralytics' 3-epoch learning-rate warm-up: a fine-tuning run of a
-    few epochs would otherwise spend most of its time warming up.
+    few epochs would otherwise spend most of its time warming up. ``rect`` trains on whole frames
+    letterboxed to their own aspect (no mosaic): 16:9 frames at ``imgsz=416`` are 256x416, the
+    exported input, so training sees objects at the scale the edge box does, for the pixels a
+    320x320 mosaic costs.
     """
     ultralytics = _ultralytics()
     start = time.monotonic()
@@ -94,6 +98,7 @@ def train(
         verbose=False,
         close_mosaic=close_mosaic,
         cache="ram" if cache else False,
+        rect=rect,
     )
     if hours is not None:
         args["time"] = hours

@@ -75,17 +75,18 @@ def test_train_export_and_evaluate(tmp_path: Path) -> None:
             "4",
             "--warmup-epochs",
             "0.5",
+            "--rect",
         ],
     )
     assert result.exit_code == 0, result.output
     run_args = (out / "train" / "args.yaml").read_text()
-    assert "warmup_epochs: 0.5" in run_args.splitlines()
+    assert {"warmup_epochs: 0.5", "rect: true"} <= set(run_args.splitlines())
     onnx_path = out / "smoke.onnx"
     card = ModelCard.beside(onnx_path)
     assert card.classes == ["person", "fishing_rod", "net", "boat"]
     assert (card.input_height, card.input_width, card.output_format) == (96, 160, "ultralytics")
     assert card.training["data"]["seed"] == 1 and card.training["epochs"] == 1
-    assert card.training["warmup_epochs"] == 0.5
+    assert card.training["warmup_epochs"] == 0.5 and card.training["rect"] is True
     assert Detector(onnx_path).input_hw == (96, 160)
 
     # Exporting again leaves whatever lies beside the checkpoint alone (Ultralytics writes there).
