@@ -188,6 +188,7 @@ def train_command(
             "seed": seed,
             **({"warmup_epochs": warmup_epochs} if warmup_epochs is not None else {}),
             **({"rect": True} if rect else {}),
+            "torch_threads": run.torch_threads,
             "wall_time_s": round(run.wall_time_s),
             "weights": str(run.weights),
         },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,8 @@ def test_train_export_and_evaluate(tmp_path: Path) -> None:
     assert (card.input_height, card.input_width, card.output_format) == (96, 160, "ultralytics")
     assert card.training["data"]["seed"] == 1 and card.training["epochs"] == 1
     assert card.training["warmup_epochs"] == 0.5 and card.training["rect"] is True
+    # Ultralytics keeps a core free for CPU training; fishwatch trains on all of them.
+    assert card.training["torch_threads"] == os.cpu_count()
     assert Detector(onnx_path).input_hw == (96, 160)
 
     # Exporting again leaves whatever lies beside the checkpoint alone (Ultralytics writes there).
