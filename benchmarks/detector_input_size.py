@@ -22,7 +22,7 @@ from models.evaluation import EVAL_CONF_THRESHOLD, EVAL_MAX_DETECTIONS, evaluate
 from models.synth.scene import render_still
 from models.training import export_onnx
 
-SIZES = [(320, 320), (256, 416), (416, 416), (384, 640)]
+SIZES = [(320, 320), (256, 416), (288, 512), (320, 544), (352, 608), (416, 416), (384, 640)]
 
 
 def latency_ms(model: Path, runs: int) -> float:

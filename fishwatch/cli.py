@@ -129,7 +129,7 @@ def train_command(
         str, typer.Option(help="Ultralytics model YAML, or a .pt to fine-tune")
     ] = "yolo11n.yaml",
     imgsz: Annotated[int, typer.Option(help="training image size")] = 320,
-    export_size: Annotated[str, typer.Option(help="exported input, HEIGHTxWIDTH")] = "256x416",
+    export_size: Annotated[str, typer.Option(help="exported input, HEIGHTxWIDTH")] = "320x544",
     epochs: Annotated[int, typer.Option(min=1)] = 30,
     hours: Annotated[float | None, typer.Option(help="wall-time budget instead of epochs")] = None,
     batch: Annotated[int, typer.Option(min=1)] = 16,
@@ -205,7 +205,7 @@ def train_command(
 def export_command(
     weights: Annotated[Path, typer.Argument(help="Ultralytics .pt checkpoint")],
     out: Annotated[Path, typer.Option(help="output .onnx path")],
-    size: Annotated[str, typer.Option(help="input HEIGHTxWIDTH")] = "256x416",
+    size: Annotated[str, typer.Option(help="input HEIGHTxWIDTH")] = "320x544",
 ) -> None:
     """Export a trained checkpoint to ONNX for the edge run time (needs the train extra)."""
     from models.training import TrainingUnavailable, export_onnx

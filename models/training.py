@@ -133,8 +133,9 @@ def export_onnx(
 ) -> Path:
     """Export ``weights`` to a fixed-size ONNX file at ``out_path`` (batch 1, raw head + decode).
 
-    ``input_hw`` may be rectangular: a 16:9 camera letterboxed to 256x416 costs about what
-    320x320 does, with 30 % more width for thin rods. Ultralytics writes its export beside the
+    ``input_hw`` may be rectangular: a 16:9 camera letterboxed into a square input wastes its
+    extra rows on padding, so width goes further for thin rods (the shipped model runs at
+    320x544; benchmarks/detector_input_size.py compares sizes). Ultralytics writes its export beside the
     weights, so the export runs on a copy in a scratch folder: a model already lying beside the
     checkpoint is never overwritten.
     """
